@@ -8,11 +8,15 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const env = { ...process.env, TURBO_TELEMETRY_DISABLED: '1' };
-const build = spawnSync(join(root, 'node_modules', '.bin', 'turbo'), ['run', 'build', '--output-logs=errors-only'], {
-  cwd: root,
-  stdio: 'inherit',
-  env,
-});
+const build = spawnSync(
+  join(root, 'node_modules', '.bin', 'turbo'),
+  ['run', 'build', '--output-logs=errors-only'],
+  {
+    cwd: root,
+    stdio: 'inherit',
+    env,
+  },
+);
 if (build.status !== 0) process.exit(build.status ?? 1);
 
 const demo = join(root, 'apps', 'demo', 'dist', 'main.js');

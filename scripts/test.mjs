@@ -4,7 +4,7 @@
 // It fails when any test fails and when no test ran at all: a suite that silently runs nothing
 // proves nothing. Extra arguments go to vitest (`pnpm test packages/breaker`).
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +14,25 @@ const bin = (name) => join(root, 'node_modules', '.bin', name);
 const env = { ...process.env, TURBO_TELEMETRY_DISABLED: '1', FORCE_COLOR: process.env.FORCE_COLOR ?? '0' };
 
 console.log(`tracks: testing on Node ${process.version}`);
+if (!existsSync(join(root, 'node_modules', '.modules.yaml'))) {
+  // a fresh clone: install first, with the pnpm that runs this script
+  const pnpm = process.env.npm_execpath;
+  const install = pnpm
+    ? spawnSync(process.execPath, [pnpm, 'install', '--frozen-lockfile'], {
+        cwd: root,
+        stdio: 'inherit',
+        env,
+      })
+    : spawnSync('npx', ['-y', 'pnpm@10.34.9', 'install', '--frozen-lockfile'], {
+        cwd: root,
+        stdio: 'inherit',
+        env,
+      });
+  if (install.status !== 0) {
+    console.log('0 passed, 1 failed');
+    process.exit(1);
+  }
+}
 const build = spawnSync(bin('turbo'), ['run', 'build', '--output-logs=errors-only'], {
   cwd: root,
   stdio: 'inherit',
