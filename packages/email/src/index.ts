@@ -2,6 +2,8 @@ export type { AddressProblem, ParseAddressResult, ParsedAddress } from './addres
 export { parseAddress } from './address.js';
 export type { InvalidMessageErrorOptions } from './errors.js';
 export { InvalidMessageError, isInvalidMessageError } from './errors.js';
+export type { MemoryEmailAdapterOptions, MemoryFault, SentEmail } from './memory.js';
+export { MemoryEmailAdapter } from './memory.js';
 export type {
   Attachment,
   EmailAdapter,
