@@ -1,0 +1,35 @@
+import type { MemorySmsFault } from './memory-adapter.js';
+import { MemorySmsAdapter } from './memory-adapter.js';
+import { OtpService } from './otp.js';
+import { describeSmsAdapterContract, type SmsContractFault } from './testing.js';
+
+const faults: Record<SmsContractFault, MemorySmsFault> = {
+  throttled: 'throttled',
+  transient: 'transient',
+  auth: 'auth',
+  'invalid-number': 'invalid',
+  'opted-out': 'opted-out',
+  hang: 'timeout',
+};
+
+describeSmsAdapterContract('MemorySmsAdapter', {
+  timeoutMs: 100,
+  otpTtlMs: 600_000,
+  create() {
+    let time = 1_000_000;
+    const otp = new OtpService({ secret: 'a-test-secret-of-32-bytes-length', now: () => time });
+    const adapter = new MemorySmsAdapter({ otp });
+    return {
+      adapter,
+      requests: () => adapter.calls,
+      received: () => adapter.sent.map(({ to, body }) => ({ to, body })),
+      lastCode: (phone) => adapter.lastCode(phone),
+      advance: (ms) => {
+        time += ms;
+      },
+      fail: (fault) => {
+        adapter.fail(faults[fault]);
+      },
+    };
+  },
+});
