@@ -1,0 +1,49 @@
+import type { State } from './state.js';
+
+/** A breaker changed state. */
+export interface StateChangeEvent {
+  /** Name of the breaker. */
+  readonly name: string;
+  /** The state it left. */
+  readonly from: State;
+  /** The state it entered. */
+  readonly to: State;
+}
+
+/** A call completed and counted as a success (it resolved, or `isSuccessful` accepted its error). */
+export interface SuccessEvent {
+  /** Name of the breaker. */
+  readonly name: string;
+  /** The state the call was admitted in. */
+  readonly state: State;
+  /** How long the call took, by the breaker's clock, in ms. */
+  readonly durationMs: number;
+}
+
+/** A call failed: it threw or rejected, and the error was neither excluded nor a success. */
+export interface FailureEvent {
+  /** Name of the breaker. */
+  readonly name: string;
+  /** The state the call was admitted in. */
+  readonly state: State;
+  /** What the call threw, unchanged. */
+  readonly error: unknown;
+}
+
+/** A call threw an error that `isExcluded` accepted: it counted neither way. */
+export interface ExclusionEvent {
+  /** Name of the breaker. */
+  readonly name: string;
+  /** The state the call was admitted in. */
+  readonly state: State;
+  /** What the call threw, unchanged. */
+  readonly error: unknown;
+}
+
+/** A call was rejected without being made. */
+export interface RejectEvent {
+  /** Name of the breaker. */
+  readonly name: string;
+  /** `open`: the breaker is open; `too-many-requests`: every half-open probe slot is taken. */
+  readonly reason: 'open' | 'too-many-requests';
+}
