@@ -1,0 +1,634 @@
+import type { Disposer } from '@tracks/breaker';
+import {
+  Counter,
+  Gauge,
+  register as globalRegister,
+  type OpenMetricsContentType,
+  type PrometheusContentType,
+  type Registry,
+} from 'prom-client';
+import {
+  boundsInMs,
+  DurationCounts,
+  type DurationSeries,
+  defaultBuckets,
+  FoldedHistogram,
+  recordDuration,
+} from './duration-histogram.js';
+import type {
+  BreakerState,
+  CallErrorEvent,
+  CallEvent,
+  GiveUpEvent,
+  ObservableBreaker,
+  ObservableBreakerRegistry,
+  ObservableOutbox,
+  ObservablePolicy,
+  ObservableStore,
+  OutboxOutcome,
+  RejectEvent,
+  StateChangeEvent,
+  StoreErrorEvent,
+} from './observable.js';
+
+/** A prom-client registry of either exposition format. */
+export type MetricsRegistry = Registry<PrometheusContentType> | Registry<OpenMetricsContentType>;
+
+/** Options of {@link createMetrics}. */
+export interface MetricsOptions {
+  /**
+   * Registry the metric families are registered in. One `createMetrics()` per registry (and
+   * prefix): prom-client refuses a second family of the same name.
+   * @default prom-client's global `register`
+   */
+  registry?: MetricsRegistry;
+  /**
+   * Prepended to every family name, e.g. `'myapp_'` gives `myapp_circuit_breaker_state`.
+   * @default ''
+   */
+  prefix?: string;
+  /**
+   * Upper bounds, in seconds, of the `circuit_breaker_request_duration_seconds` buckets.
+   * @default defaultBuckets (0.005 … 30)
+   */
+  buckets?: readonly number[];
+  /**
+   * Record `circuit_breaker_request_duration_seconds`. Off, the family is not registered and a
+   * call costs only its counter.
+   * @default true
+   */
+  durations?: boolean;
+}
+
+/** Options of {@link Metrics.observeRetry}. */
+export interface ObserveRetryOptions {
+  /**
+   * The `service` label.
+   * @default the name of `policy.breaker`; required when the policy has no breaker
+   */
+  service?: string;
+}
+
+/** Options of {@link Metrics.observeStore}. */
+export interface ObserveStoreOptions {
+  /**
+   * The `service` label for every error of this store.
+   * @default `store.name`, else the `name` of each error event
+   */
+  service?: string;
+}
+
+/** Options of {@link Metrics.observeOutbox}. */
+export interface ObserveOutboxOptions {
+  /**
+   * The `queue` label.
+   * @default `outbox.name`, else `'default'`
+   */
+  queue?: string;
+}
+
+/** The metric families of one registry and the observers that feed them. */
+export interface Metrics {
+  /** The registry the families live in (pass it to {@link metricsHandler}). */
+  readonly registry: MetricsRegistry;
+  /**
+   * Counts the calls, rejections and transitions of a breaker, and exposes its state at scrape
+   * time. Given a registry (anything with `all()` and `onCreate()`), observes every breaker in it,
+   * present and future. Observing the same breaker twice counts it once.
+   * @returns a function that detaches every listener this call attached; the counts stay
+   *   exposed, they stop growing, and the breaker's `circuit_breaker_state` series goes away.
+   */
+  observe(target: ObservableBreaker | ObservableBreakerRegistry): Disposer;
+  /**
+   * Counts a policy's retries, successes and give-ups in `retry_attempts_total`.
+   * @throws TypeError when the service cannot be named (no `breaker` and no `service` option)
+   */
+  observeRetry(policy: ObservablePolicy, options?: ObserveRetryOptions): Disposer;
+  /** Counts a shared breaker store's errors (for `@tracks/redis`). */
+  observeStore(store: ObservableStore, options?: ObserveStoreOptions): Disposer;
+  /** Counts an outbox's deliveries and exposes its job counts at scrape time (for `@tracks/outbox`). */
+  observeOutbox(outbox: ObservableOutbox, options?: ObserveOutboxOptions): Disposer;
+  /** Detaches every listener of every observation; the families stay registered. */
+  stop(): void;
+}
+
+const STATE_VALUE: Readonly<Record<BreakerState, number>> = { closed: 0, 'half-open': 1, open: 2 };
+const STATES: readonly BreakerState[] = ['closed', 'half-open', 'open'];
+const OUTBOX_OUTCOMES: readonly OutboxOutcome[] = ['delivered', 'failed', 'dead'];
+// outbox stats keys become label values: only plain identifiers, never arbitrary text
+const LABEL_VALUE = /^[a-z][a-z0-9_-]{0,63}$/i;
+
+function stateIndex(state: unknown): number {
+  switch (state) {
+    case 'closed':
+      return 0;
+    case 'half-open':
+      return 1;
+    case 'open':
+      return 2;
+    default:
+      return -1;
+  }
+}
+
+/** Plain numbers for one service, written on the hot path and folded into prom-client at scrape. */
+class BreakerCounts {
+  success = 0;
+  failure = 0;
+  excluded = 0;
+  rejectedOpen = 0;
+  rejectedTooMany = 0;
+  /** `transitions[from * 3 + to]`, indexes as in {@link STATES}. */
+  readonly transitions: number[] = [0, 0, 0, 0, 0, 0, 0, 0, 0];
+  readonly successDurations: DurationCounts | undefined;
+  readonly failureDurations: DurationCounts | undefined;
+  readonly excludedDurations: DurationCounts | undefined;
+  readonly stateLabels: Readonly<Record<string, string>>;
+
+  constructor(
+    readonly service: string,
+    bucketCount: number | undefined,
+  ) {
+    this.stateLabels = { service };
+    if (bucketCount === undefined) {
+      this.successDurations = this.failureDurations = this.excludedDurations = undefined;
+    } else {
+      this.successDurations = new DurationCounts(bucketCount);
+      this.failureDurations = new DurationCounts(bucketCount);
+      this.excludedDurations = new DurationCounts(bucketCount);
+    }
+  }
+}
+
+class RetryCounts {
+  retry = 0;
+  success = 0;
+  exhausted = 0;
+  aborted = 0;
+}
+
+class OutboxCounts {
+  delivered = 0;
+  failed = 0;
+  dead = 0;
+}
+
+interface BreakerWatch {
+  readonly breaker: ObservableBreaker;
+  readonly counts: BreakerCounts;
+  readonly disposers: readonly Disposer[];
+  refs: number;
+}
+
+interface OutboxWatch {
+  readonly queue: string;
+  readonly outbox: ObservableOutbox;
+}
+
+/**
+ * Decides whether a give-up was an abort rather than an exhausted retry: the caller's signal is
+ * aborted (when the policy passes it in the event), or the error is named `AbortError` (the
+ * default reason of `AbortController.abort()`, and what fetch and the AWS SDK throw). A custom
+ * abort reason is recognised only through the signal.
+ */
+export function isAbortGiveUp(event: GiveUpEvent): boolean {
+  if (event.signal?.aborted === true) return true;
+  const error = event.error;
+  return typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'AbortError';
+}
+
+function isBreaker(x: unknown): x is ObservableBreaker {
+  const b = x as Partial<Record<keyof ObservableBreaker, unknown>> | null;
+  return (
+    typeof b === 'object' &&
+    b !== null &&
+    typeof b.name === 'string' &&
+    typeof b.onStateChange === 'function' &&
+    typeof b.onSuccess === 'function' &&
+    typeof b.onFailure === 'function' &&
+    typeof b.onExclusion === 'function' &&
+    typeof b.onReject === 'function'
+  );
+}
+
+function isBreakerRegistry(x: unknown): x is ObservableBreakerRegistry {
+  const r = x as Partial<Record<keyof ObservableBreakerRegistry, unknown>> | null;
+  return (
+    typeof r === 'object' && r !== null && typeof r.all === 'function' && typeof r.onCreate === 'function'
+  );
+}
+
+/**
+ * Registers the tracks metric families in a prom-client registry and returns the observers that
+ * feed them.
+ *
+ * The hot path only adds to plain numbers in a per-service object found once, when a breaker is
+ * observed; prom-client sees them when the registry is scraped (`collect()`), so a call costs tens
+ * of nanoseconds instead of a label hash per `inc()`. `circuit_breaker_state` reads
+ * `breaker.state` at scrape time, so a breaker whose open timeout has passed shows half-open
+ * (1) even when no call touched it.
+ *
+ * @example
+ * const metrics = createMetrics({ registry });
+ * const stop = metrics.observe(breakers);   // a BreakerRegistry, or one breaker
+ * metrics.observeRetry(policy);
+ */
+export function createMetrics(options: MetricsOptions = {}): Metrics {
+  const registry = options.registry ?? globalRegister;
+  const prefix = options.prefix ?? '';
+  const buckets = [...(options.buckets ?? defaultBuckets)];
+  const durations = options.durations ?? true;
+  if (typeof prefix !== 'string') throw new TypeError('prefix must be a string');
+  if (
+    buckets.some((b) => !Number.isFinite(b) || b <= 0) ||
+    buckets.some((b, i) => i > 0 && b <= buckets[i - 1]!)
+  ) {
+    throw new TypeError('buckets must be finite, positive and strictly increasing (seconds)');
+  }
+  const boundsMs = boundsInMs(buckets);
+  const bucketCount = durations ? buckets.length : undefined;
+
+  const services = new Map<string, BreakerCounts>();
+  const watches = new Map<ObservableBreaker, BreakerWatch>();
+  const retries = new Map<string, RetryCounts>();
+  const storeErrors = new Map<string, { errors: number }>();
+  const outboxCounts = new Map<string, OutboxCounts>();
+  const outboxes = new Set<OutboxWatch>();
+  const observations = new Set<Disposer>();
+  const registers = [registry];
+
+  const countsFor = (service: string): BreakerCounts => {
+    let counts = services.get(service);
+    if (counts === undefined) {
+      counts = new BreakerCounts(service, bucketCount);
+      services.set(service, counts);
+    }
+    return counts;
+  };
+
+  // Registered first: reading `breaker.state` may run a lazy transition, whose state change must
+  // be counted before circuit_breaker_state_changes_total is folded in the same scrape.
+  const state: Gauge<'service'> = new Gauge({
+    name: `${prefix}circuit_breaker_state`,
+    help: 'Circuit breaker state, read at scrape time: 0 closed, 1 half-open, 2 open.',
+    labelNames: ['service'],
+    registers,
+    collect() {
+      state.reset();
+      for (const { breaker, counts } of watches.values()) {
+        let current: unknown;
+        try {
+          current = breaker.state;
+        } catch {
+          continue; // a broken breaker must not break the scrape of every other metric
+        }
+        const value = STATE_VALUE[current as BreakerState];
+        if (value !== undefined) state.set(counts.stateLabels, value);
+      }
+    },
+  });
+
+  const requests: Counter<'service' | 'result'> = new Counter({
+    name: `${prefix}circuit_breaker_requests_total`,
+    help: 'Calls through a circuit breaker by result: success, failure, excluded (counted as neither), rejected_open, rejected_too_many (half-open and full).',
+    labelNames: ['service', 'result'],
+    registers,
+    collect() {
+      requests.reset();
+      for (const c of services.values()) {
+        requests.inc({ service: c.service, result: 'success' }, c.success);
+        requests.inc({ service: c.service, result: 'failure' }, c.failure);
+        requests.inc({ service: c.service, result: 'excluded' }, c.excluded);
+        requests.inc({ service: c.service, result: 'rejected_open' }, c.rejectedOpen);
+        requests.inc({ service: c.service, result: 'rejected_too_many' }, c.rejectedTooMany);
+      }
+    },
+  });
+
+  const stateChanges: Counter<'service' | 'from' | 'to'> = new Counter({
+    name: `${prefix}circuit_breaker_state_changes_total`,
+    help: 'Circuit breaker state transitions, by the state left (from) and the state entered (to).',
+    labelNames: ['service', 'from', 'to'],
+    registers,
+    collect() {
+      stateChanges.reset();
+      for (const c of services.values()) {
+        // every transition starts at 0, so increase() sees the first one (a series born at 1 hides it)
+        for (let i = 0; i < 9; i++) {
+          const from = STATES[(i / 3) | 0]!;
+          const to = STATES[i % 3]!;
+          if (from !== to) stateChanges.inc({ service: c.service, from, to }, c.transitions[i]!);
+        }
+      }
+    },
+  });
+
+  if (durations) {
+    const labelsOf = new WeakMap<DurationCounts, Readonly<Record<string, string>>>();
+    const labelled = (service: string, result: string, counts: DurationCounts): DurationSeries => {
+      let labels = labelsOf.get(counts);
+      if (labels === undefined) {
+        // one object per series, so prom-client's label formatting cache hits on every scrape
+        labels = { service, result };
+        labelsOf.set(counts, labels);
+      }
+      return { labels, counts };
+    };
+    new FoldedHistogram(
+      {
+        name: `${prefix}circuit_breaker_request_duration_seconds`,
+        help: 'Duration of calls admitted by a circuit breaker, by result: success, failure, excluded.',
+        labelNames: ['service', 'result'],
+        buckets,
+      },
+      registry,
+      // A series appears with its first observation: a breaker that reports no duration for
+      // failures would otherwise show an empty failure histogram next to a non-zero failure count.
+      function* series() {
+        for (const c of services.values()) {
+          if (c.successDurations!.count > 0) yield labelled(c.service, 'success', c.successDurations!);
+          if (c.failureDurations!.count > 0) yield labelled(c.service, 'failure', c.failureDurations!);
+          if (c.excludedDurations!.count > 0) yield labelled(c.service, 'excluded', c.excludedDurations!);
+        }
+      },
+    );
+  }
+
+  const retryAttempts: Counter<'service' | 'outcome'> = new Counter({
+    name: `${prefix}retry_attempts_total`,
+    help: 'Retry policy events: retry (a failed attempt is tried again), success (a call succeeded), exhausted (gave up on an error), aborted (gave up because the call was aborted).',
+    labelNames: ['service', 'outcome'],
+    registers,
+    collect() {
+      retryAttempts.reset();
+      for (const [service, c] of retries) {
+        retryAttempts.inc({ service, outcome: 'retry' }, c.retry);
+        retryAttempts.inc({ service, outcome: 'success' }, c.success);
+        retryAttempts.inc({ service, outcome: 'exhausted' }, c.exhausted);
+        retryAttempts.inc({ service, outcome: 'aborted' }, c.aborted);
+      }
+    },
+  });
+
+  // The store and outbox families appear only once something is observed: an app without
+  // @tracks/redis or @tracks/outbox should not export empty families for them.
+  let storeFamily: Counter<'service'> | undefined;
+  const ensureStoreFamily = (): void => {
+    if (storeFamily !== undefined) return;
+    const family: Counter<'service'> = new Counter({
+      name: `${prefix}circuit_breaker_store_errors_total`,
+      help: 'Errors reading or writing shared circuit breaker state in its store.',
+      labelNames: ['service'],
+      registers,
+      collect() {
+        family.reset();
+        for (const [service, c] of storeErrors) family.inc({ service }, c.errors);
+      },
+    });
+    storeFamily = family;
+  };
+
+  let outboxFamilies = false;
+  const ensureOutboxFamilies = (): void => {
+    if (outboxFamilies) return;
+    outboxFamilies = true;
+    const jobs: Gauge<'queue' | 'state'> = new Gauge({
+      name: `${prefix}outbox_jobs`,
+      help: 'Outbox jobs by state, read from the outbox at scrape time.',
+      labelNames: ['queue', 'state'],
+      registers,
+      async collect() {
+        const all = await Promise.all(
+          [...outboxes].map(async ({ queue, outbox }) => {
+            try {
+              return { queue, stats: await outbox.stats() };
+            } catch {
+              return undefined; // an unreachable outbox store drops its series, not the scrape
+            }
+          }),
+        );
+        jobs.reset();
+        for (const entry of all) {
+          if (entry === undefined) continue;
+          for (const [key, value] of Object.entries(entry.stats)) {
+            if (typeof value === 'number' && Number.isFinite(value) && LABEL_VALUE.test(key)) {
+              jobs.set({ queue: entry.queue, state: key }, value);
+            }
+          }
+        }
+      },
+    });
+    const deliveries: Counter<'queue' | 'outcome'> = new Counter({
+      name: `${prefix}outbox_deliveries_total`,
+      help: 'Outbox delivery attempts by outcome: delivered, failed (will be retried), dead (given up).',
+      labelNames: ['queue', 'outcome'],
+      registers,
+      collect() {
+        deliveries.reset();
+        for (const [queue, c] of outboxCounts) {
+          for (const outcome of OUTBOX_OUTCOMES) deliveries.inc({ queue, outcome }, c[outcome]);
+        }
+      },
+    });
+  };
+
+  const track = (dispose: Disposer): Disposer => {
+    let done = false;
+    const stop = (): void => {
+      if (done) return;
+      done = true;
+      observations.delete(stop);
+      dispose();
+    };
+    observations.add(stop);
+    return stop;
+  };
+
+  const attach = (breaker: ObservableBreaker, c: BreakerCounts): Disposer[] => {
+    const successDurations = c.successDurations;
+    const failureDurations = c.failureDurations;
+    const excludedDurations = c.excludedDurations;
+    // `ms >= 0` is false for NaN and undefined: a breaker that reports no duration adds nothing
+    const onSuccess =
+      successDurations === undefined
+        ? () => {
+            c.success++;
+          }
+        : (event: CallEvent) => {
+            c.success++;
+            const ms = event.durationMs;
+            if (ms! >= 0) recordDuration(successDurations, boundsMs, ms!);
+          };
+    const onFailure =
+      failureDurations === undefined
+        ? () => {
+            c.failure++;
+          }
+        : (event: CallErrorEvent) => {
+            c.failure++;
+            const ms = event.durationMs;
+            if (ms! >= 0) recordDuration(failureDurations, boundsMs, ms!);
+          };
+    const onExclusion =
+      excludedDurations === undefined
+        ? () => {
+            c.excluded++;
+          }
+        : (event: CallErrorEvent) => {
+            c.excluded++;
+            const ms = event.durationMs;
+            if (ms! >= 0) recordDuration(excludedDurations, boundsMs, ms!);
+          };
+    const onReject = (event: RejectEvent): void => {
+      if (event.reason === 'open') c.rejectedOpen++;
+      else if (event.reason === 'too-many-requests') c.rejectedTooMany++;
+    };
+    const onStateChange = (event: StateChangeEvent): void => {
+      const from = stateIndex(event.from);
+      const to = stateIndex(event.to);
+      if (from >= 0 && to >= 0) c.transitions[from * 3 + to]!++;
+    };
+    return [
+      breaker.onSuccess(onSuccess),
+      breaker.onFailure(onFailure),
+      breaker.onExclusion(onExclusion),
+      breaker.onReject(onReject),
+      breaker.onStateChange(onStateChange),
+    ];
+  };
+
+  // Not tracked on its own: its callers (observe, a registry watch) track the stop they return.
+  const watchBreaker = (breaker: ObservableBreaker): Disposer => {
+    let watch = watches.get(breaker);
+    if (watch === undefined) {
+      const counts = countsFor(breaker.name);
+      watch = { breaker, counts, disposers: attach(breaker, counts), refs: 0 };
+      watches.set(breaker, watch);
+    }
+    const w = watch;
+    w.refs++;
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      if (--w.refs > 0) return;
+      for (const dispose of w.disposers) dispose();
+      watches.delete(breaker);
+    };
+  };
+
+  const watchRegistry = (breakers: ObservableBreakerRegistry): Disposer => {
+    const stops: Disposer[] = [];
+    for (const breaker of breakers.all()) {
+      if (isBreaker(breaker)) stops.push(watchBreaker(breaker));
+    }
+    const offCreate = breakers.onCreate((breaker) => {
+      if (isBreaker(breaker)) stops.push(watchBreaker(breaker));
+    });
+    return () => {
+      offCreate();
+      for (const stop of stops) stop();
+      stops.length = 0;
+    };
+  };
+
+  return {
+    registry,
+
+    observe(target) {
+      if (isBreakerRegistry(target)) return track(watchRegistry(target));
+      if (isBreaker(target)) return track(watchBreaker(target));
+      throw new TypeError(
+        'observe() takes a breaker (name, state, onStateChange/onSuccess/onFailure/onExclusion/onReject) or a registry (all, onCreate)',
+      );
+    },
+
+    observeRetry(policy, retryOptions = {}) {
+      const service = retryOptions.service ?? policy.breaker?.name;
+      if (typeof service !== 'string') {
+        throw new TypeError(
+          'observeRetry(): the policy has no breaker to name the service; pass { service }',
+        );
+      }
+      let c = retries.get(service);
+      if (c === undefined) {
+        c = new RetryCounts();
+        retries.set(service, c);
+      }
+      const counts = c;
+      const disposers = [
+        policy.onRetry(() => {
+          counts.retry++;
+        }),
+        policy.onSuccess(() => {
+          counts.success++;
+        }),
+        policy.onGiveUp((event) => {
+          if (isAbortGiveUp(event)) counts.aborted++;
+          else counts.exhausted++;
+        }),
+      ];
+      return track(() => {
+        for (const dispose of disposers) dispose();
+      });
+    },
+
+    observeStore(store, storeOptions = {}) {
+      ensureStoreFamily();
+      const fixed = storeOptions.service ?? store.name;
+      const countsFor = (service: string): { errors: number } => {
+        let c = storeErrors.get(service);
+        if (c === undefined) {
+          c = { errors: 0 };
+          storeErrors.set(service, c);
+        }
+        return c;
+      };
+      const fixedCounts = typeof fixed === 'string' ? countsFor(fixed) : undefined;
+      const dispose = store.onStoreError((event: StoreErrorEvent) => {
+        // store errors are rare: looking the service up per event costs nothing that matters
+        if (fixedCounts !== undefined) fixedCounts.errors++;
+        else if (typeof event?.name === 'string') countsFor(event.name).errors++;
+      });
+      return track(dispose);
+    },
+
+    observeOutbox(outbox, outboxOptions = {}) {
+      ensureOutboxFamilies();
+      const queue = outboxOptions.queue ?? outbox.name ?? 'default';
+      let c = outboxCounts.get(queue);
+      if (c === undefined) {
+        c = new OutboxCounts();
+        outboxCounts.set(queue, c);
+      }
+      const counts = c;
+      const disposers: Disposer[] = [];
+      for (const outcome of OUTBOX_OUTCOMES) {
+        const listener = (): void => {
+          counts[outcome]++;
+        };
+        const dispose: unknown = outbox.on(outcome, listener);
+        // an EventEmitter returns itself from on(): detach through off()
+        const off = (outbox as { off?: unknown }).off;
+        if (typeof dispose === 'function') disposers.push(dispose as Disposer);
+        else if (typeof off === 'function') disposers.push(() => off.call(outbox, outcome, listener));
+        else {
+          for (const d of disposers) d();
+          throw new TypeError(
+            'observeOutbox(): outbox.on() returned no disposer and the outbox has no off()',
+          );
+        }
+      }
+      const watch: OutboxWatch = { queue, outbox };
+      outboxes.add(watch);
+      return track(() => {
+        outboxes.delete(watch);
+        for (const dispose of disposers) dispose();
+      });
+    },
+
+    stop() {
+      for (const stop of [...observations]) stop();
+    },
+  };
+}
