@@ -1,0 +1,33 @@
+import { describeEmailAdapterContract } from '@tracks/email/testing';
+import { SmtpEmailAdapter } from './smtp-email-adapter.js';
+import { SmtpTestServer, TEST_PASSWORD, TEST_USER } from './test/smtp-test-server.js';
+
+// Real SMTP over 127.0.0.1: nodemailer's pooled transport against smtp-server with AUTH.
+// smtp-server holds its greeting back 100 ms (early-talker detection), so the socket timeout
+// cannot go much lower than this without failing healthy connections on a busy machine.
+const TIMEOUT_MS = 250;
+const server = new SmtpTestServer();
+let adapter: SmtpEmailAdapter | undefined;
+
+describeEmailAdapterContract('smtp', {
+  capabilities: { retryAfter: false, providerMessageId: false },
+  async setup() {
+    if (server.port === 0) await server.listen();
+    server.reset();
+    adapter = new SmtpEmailAdapter({
+      host: '127.0.0.1',
+      port: server.port,
+      auth: { user: TEST_USER, pass: TEST_PASSWORD },
+      socketTimeoutMs: TIMEOUT_MS,
+      greetingTimeoutMs: 2000,
+      connectionTimeoutMs: 2000,
+    });
+    return { adapter, server, timeoutMs: TIMEOUT_MS };
+  },
+  async teardown() {
+    await adapter?.close();
+  },
+  async close() {
+    await server.close();
+  },
+});

@@ -1,0 +1,9 @@
+export { mapSmtpError } from './map-error.js';
+export type {
+  SmtpAuth,
+  SmtpEmailAdapterOptions,
+  SmtpMail,
+  SmtpSentInfo,
+  SmtpTransporter,
+} from './smtp-email-adapter.js';
+export { SmtpEmailAdapter } from './smtp-email-adapter.js';
