@@ -185,8 +185,6 @@ export async function startSesServer(options: SesServerOptions = {}): Promise<Se
       accessKeyIds.clear();
       for (const key of initialKeys) accessKeyIds.add(key);
       state.fallback = { kind: 'ok' };
-      // a hung request from the last test must not linger into the next
-      server.closeIdleConnections();
     },
     close: () =>
       new Promise<void>((resolve) => {
