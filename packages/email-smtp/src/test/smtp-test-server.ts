@@ -113,6 +113,11 @@ export class SmtpTestServer implements EmailTestServer {
     return this.#connections;
   }
 
+  /** Client connections open right now. */
+  get openConnections(): number {
+    return (this.#server as unknown as { connections: Set<unknown> }).connections.size;
+  }
+
   async close(): Promise<void> {
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
   }
