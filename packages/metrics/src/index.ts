@@ -11,6 +11,7 @@ export { createMetrics, isAbortGiveUp } from './metrics.js';
 export type { MetricsRequestHandler } from './metrics-handler.js';
 export { metricsHandler } from './metrics-handler.js';
 export type {
+  BreakerCreatedEvent,
   BreakerState,
   CallErrorEvent,
   CallEvent,

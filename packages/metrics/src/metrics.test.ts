@@ -352,14 +352,16 @@ describe('observeRetry', () => {
 });
 
 describe('isAbortGiveUp', () => {
-  it('is true for an AbortError or an aborted signal, false for other errors', () => {
+  it('is true for an AbortError or the caller signal timing out, false for other errors', () => {
     const aborted = new AbortController();
-    aborted.abort(new Error('shutting down')); // a custom reason: only the signal tells
-    expect(isAbortGiveUp({ error: new DOMException('stop', 'AbortError') })).toBe(true);
-    expect(isAbortGiveUp({ error: new Error('shutting down'), signal: aborted.signal })).toBe(true);
+    aborted.abort();
+    expect(isAbortGiveUp({ error: aborted.signal.reason })).toBe(true);
+    expect(isAbortGiveUp({ error: Object.assign(new Error('aborted'), { name: 'AbortError' }) })).toBe(true);
+    expect(isAbortGiveUp({ error: new DOMException('signal timed out', 'TimeoutError') })).toBe(true);
+    // a policy's own attempt timeout is an Error named TimeoutError: the retries ran out
+    expect(isAbortGiveUp({ error: Object.assign(new Error('late'), { name: 'TimeoutError' }) })).toBe(false);
     expect(isAbortGiveUp({ error: new Error('shutting down') })).toBe(false);
-    expect(isAbortGiveUp({ error: new DOMException('late', 'TimeoutError') })).toBe(false);
     expect(isAbortGiveUp({ error: 'AbortError' })).toBe(false);
-    expect(isAbortGiveUp({ error: null, signal: new AbortController().signal })).toBe(false);
+    expect(isAbortGiveUp({ error: null })).toBe(false);
   });
 });

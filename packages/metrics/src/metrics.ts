@@ -186,15 +186,19 @@ interface OutboxWatch {
 }
 
 /**
- * Decides whether a give-up was an abort rather than an exhausted retry: the caller's signal is
- * aborted (when the policy passes it in the event), or the error is named `AbortError` (the
- * default reason of `AbortController.abort()`, and what fetch and the AWS SDK throw). A custom
- * abort reason is recognised only through the signal.
+ * Decides whether a give-up was the caller aborting rather than retries running out. A policy
+ * rejects an aborted call with the signal's reason, so this looks at the error: an `AbortError`
+ * (the default reason of `AbortController.abort()`, and what fetch, undici and the AWS SDK throw)
+ * or a `DOMException` named `TimeoutError` (the reason of `AbortSignal.timeout()` on the caller's
+ * signal). A policy's own attempt timeout is a `TimeoutError` that is not a `DOMException`, and
+ * counts as exhausted. An abort with a custom reason (`controller.abort(new Error('shutdown'))`)
+ * cannot be told apart from a failure and counts as exhausted too.
  */
 export function isAbortGiveUp(event: GiveUpEvent): boolean {
-  if (event.signal?.aborted === true) return true;
   const error = event.error;
-  return typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'AbortError';
+  if (typeof error !== 'object' || error === null) return false;
+  const name = (error as { name?: unknown }).name;
+  return name === 'AbortError' || (name === 'TimeoutError' && error instanceof DOMException);
 }
 
 function isBreaker(x: unknown): x is ObservableBreaker {
@@ -522,7 +526,9 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     for (const breaker of breakers.all()) {
       if (isBreaker(breaker)) stops.push(watchBreaker(breaker));
     }
-    const offCreate = breakers.onCreate((breaker) => {
+    const offCreate = breakers.onCreate((event) => {
+      // the event is `{ name, breaker }`; a registry that hands over the breaker itself works too
+      const breaker: unknown = isBreaker(event) ? event : event?.breaker;
       if (isBreaker(breaker)) stops.push(watchBreaker(breaker));
     });
     return () => {

@@ -54,14 +54,22 @@ export interface ObservableBreaker {
   onReject(listener: (event: RejectEvent) => void): Disposer;
 }
 
+/** `onCreate` event of a breaker registry. */
+export interface BreakerCreatedEvent {
+  readonly name: string;
+  readonly breaker: ObservableBreaker;
+}
+
 /** Anything that looks like a `BreakerRegistry`: its breakers now, and each one created later. */
 export interface ObservableBreakerRegistry {
   all(): Iterable<ObservableBreaker>;
-  onCreate(listener: (breaker: ObservableBreaker) => void): Disposer;
+  onCreate(listener: (event: BreakerCreatedEvent) => void): Disposer;
 }
 
 /** `onRetry` event of a policy. */
 export interface RetryEvent {
+  /** The policy's name. */
+  readonly name?: string;
   readonly attempt: number;
   readonly delayMs: number;
   readonly error: unknown;
@@ -69,10 +77,11 @@ export interface RetryEvent {
 
 /** `onGiveUp` event of a policy. */
 export interface GiveUpEvent {
+  /** The policy's name. */
+  readonly name?: string;
   readonly attempts?: number;
+  /** The error the caller receives. */
   readonly error: unknown;
-  /** The caller's signal, when the policy passes it along. */
-  readonly signal?: AbortSignal;
 }
 
 /** Anything that looks like a `resilience()` policy: its retry events and, optionally, its breaker. */

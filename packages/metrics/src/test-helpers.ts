@@ -2,6 +2,7 @@
 // and structural fakes built on the real Emitter from @tracks/breaker.
 import { Emitter } from '@tracks/breaker';
 import type {
+  BreakerCreatedEvent,
   BreakerState,
   CallErrorEvent,
   CallEvent,
@@ -110,21 +111,21 @@ export class FakeBreaker implements ObservableBreaker {
 /** A registry that satisfies ObservableBreakerRegistry. */
 export class FakeRegistry implements ObservableBreakerRegistry {
   readonly breakers: FakeBreaker[] = [];
-  readonly created: Emitter<ObservableBreaker> = new Emitter();
+  readonly created: Emitter<BreakerCreatedEvent> = new Emitter();
 
   get(name: string): FakeBreaker {
     let b = this.breakers.find((x) => x.name === name);
     if (b === undefined) {
       b = new FakeBreaker(name);
       this.breakers.push(b);
-      this.created.emit(b);
+      this.created.emit({ name, breaker: b });
     }
     return b;
   }
   all(): FakeBreaker[] {
     return [...this.breakers];
   }
-  onCreate(l: (b: ObservableBreaker) => void): () => void {
+  onCreate(l: (e: BreakerCreatedEvent) => void): () => void {
     return this.created.on(l);
   }
 }

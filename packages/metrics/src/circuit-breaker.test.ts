@@ -1,0 +1,182 @@
+// The real CircuitBreaker from @tracks/breaker, with an injected clock: what a user will see.
+import { CircuitBreaker, type Disposer, type Settings } from '@tracks/breaker';
+import { Registry } from 'prom-client';
+import { describe, expect, it } from 'vitest';
+import { createMetrics } from './metrics.js';
+import type { ObservableBreaker } from './observable.js';
+import { type Exposition, parseExposition, sample } from './test-helpers.js';
+
+// compile-time check: the real breaker satisfies the structural type metrics observes
+const structural: (b: CircuitBreaker) => ObservableBreaker = (b) => b;
+
+function clock() {
+  let t = 1_000_000;
+  return {
+    now: () => t,
+    advance: (ms: number) => {
+      t += ms;
+    },
+  };
+}
+
+class BadAddress extends Error {}
+
+function breakerWith(c: ReturnType<typeof clock>, settings: Settings = {}): CircuitBreaker {
+  return new CircuitBreaker({
+    name: 'email:ses',
+    timeout: 30_000,
+    maxRequests: 1,
+    readyToTrip: (counts) => counts.consecutiveFailures >= 2,
+    isExcluded: (e) => e instanceof BadAddress,
+    now: c.now,
+    ...settings,
+  });
+}
+
+const scrape = async (registry: Registry) => parseExposition(await registry.metrics());
+const requests = (e: Exposition, result: string) =>
+  sample(e, 'circuit_breaker_requests_total', { service: 'email:ses', result });
+const change = (e: Exposition, from: string, to: string) =>
+  sample(e, 'circuit_breaker_state_changes_total', { service: 'email:ses', from, to });
+const state = (e: Exposition) => sample(e, 'circuit_breaker_state', { service: 'email:ses' });
+
+describe('metrics of a real CircuitBreaker', () => {
+  it('exposes every family with its labels after calls of each kind', async () => {
+    const c = clock();
+    const breaker = breakerWith(c);
+    const registry = new Registry();
+    createMetrics({ registry }).observe(structural(breaker));
+
+    await breaker.execute(() => {
+      c.advance(40); // the call takes 40 ms by the breaker's clock
+      return 'ok';
+    });
+    await expect(
+      breaker.execute(() => {
+        throw new BadAddress('rejected recipient');
+      }),
+    ).rejects.toThrow(BadAddress);
+    for (let i = 0; i < 2; i++) {
+      await expect(breaker.execute(() => Promise.reject(new Error('503')))).rejects.toThrow('503');
+    }
+    await expect(breaker.execute(() => 'never runs')).rejects.toThrow('circuit breaker is open');
+
+    let e = await scrape(registry);
+    expect(state(e)).toBe(2);
+    expect(requests(e, 'success')).toBe(1);
+    expect(requests(e, 'excluded')).toBe(1);
+    expect(requests(e, 'failure')).toBe(2);
+    expect(requests(e, 'rejected_open')).toBe(1);
+    expect(change(e, 'closed', 'open')).toBe(1);
+    const h = 'circuit_breaker_request_duration_seconds';
+    expect(sample(e, `${h}_bucket`, { service: 'email:ses', result: 'success', le: '0.025' })).toBe(0);
+    expect(sample(e, `${h}_bucket`, { service: 'email:ses', result: 'success', le: '0.05' })).toBe(1);
+    expect(sample(e, `${h}_sum`, { service: 'email:ses', result: 'success' })).toBeCloseTo(0.04, 9);
+
+    // half-open with its one probe in flight: the next call is rejected as too many
+    c.advance(30_000);
+    let finishProbe: (v: string) => void = () => {};
+    const probe = breaker.execute(() => new Promise<string>((resolve) => (finishProbe = resolve)));
+    await expect(breaker.execute(() => 'x')).rejects.toThrow('too many requests');
+    finishProbe('ok');
+    await probe;
+
+    e = await scrape(registry);
+    expect(requests(e, 'rejected_too_many')).toBe(1);
+    expect(change(e, 'open', 'half-open')).toBe(1);
+    expect(change(e, 'half-open', 'closed')).toBe(1);
+    expect(state(e)).toBe(0);
+    for (const family of [
+      'circuit_breaker_state',
+      'circuit_breaker_requests_total',
+      'circuit_breaker_state_changes_total',
+      h,
+      'retry_attempts_total',
+    ]) {
+      expect(e.help.get(family), family).toBeTruthy();
+    }
+  });
+
+  it('shows half-open (1) when the open timeout has passed without any traffic', async () => {
+    const c = clock();
+    const breaker = breakerWith(c);
+    const registry = new Registry();
+    createMetrics({ registry }).observe(breaker);
+    for (let i = 0; i < 2; i++) await breaker.tryExecute(() => Promise.reject(new Error('503')));
+    let e = await scrape(registry);
+    expect(state(e)).toBe(2);
+
+    c.advance(29_999);
+    expect(state(await scrape(registry))).toBe(2);
+    c.advance(1);
+    e = await scrape(registry);
+    expect(state(e)).toBe(1);
+    // the transition the scrape itself triggered is counted in the same scrape
+    expect(change(e, 'open', 'half-open')).toBe(1);
+  });
+
+  it('stop() keeps the counts and stops counting', async () => {
+    const c = clock();
+    const breaker = breakerWith(c);
+    const registry = new Registry();
+    const stop = createMetrics({ registry }).observe(breaker);
+    await breaker.execute(() => 1);
+    stop();
+    await breaker.execute(() => 1);
+    for (let i = 0; i < 2; i++) await breaker.tryExecute(() => Promise.reject(new Error('503')));
+    await breaker.tryExecute(() => 1);
+    const e = await scrape(registry);
+    expect(requests(e, 'success')).toBe(1);
+    expect(requests(e, 'failure')).toBe(0);
+    expect(requests(e, 'rejected_open')).toBe(0);
+    expect(change(e, 'closed', 'open')).toBe(0);
+    expect(state(e)).toBeUndefined();
+  });
+
+  it('observing 100 breakers and stopping disposes every subscription', async () => {
+    // counts live subscriptions through the breaker's public on* methods and their disposers
+    let live = 0;
+    class CountedBreaker extends CircuitBreaker {
+      #count(dispose: Disposer): Disposer {
+        live++;
+        let disposed = false;
+        return () => {
+          if (!disposed) live--;
+          disposed = true;
+          dispose();
+        };
+      }
+      override onStateChange(l: Parameters<CircuitBreaker['onStateChange']>[0]): Disposer {
+        return this.#count(super.onStateChange(l));
+      }
+      override onSuccess(l: Parameters<CircuitBreaker['onSuccess']>[0]): Disposer {
+        return this.#count(super.onSuccess(l));
+      }
+      override onFailure(l: Parameters<CircuitBreaker['onFailure']>[0]): Disposer {
+        return this.#count(super.onFailure(l));
+      }
+      override onExclusion(l: Parameters<CircuitBreaker['onExclusion']>[0]): Disposer {
+        return this.#count(super.onExclusion(l));
+      }
+      override onReject(l: Parameters<CircuitBreaker['onReject']>[0]): Disposer {
+        return this.#count(super.onReject(l));
+      }
+    }
+    const registry = new Registry();
+    const metrics = createMetrics({ registry });
+    const c = clock();
+    const breakers = Array.from(
+      { length: 100 },
+      (_, i) => new CountedBreaker({ name: `svc:${i}`, now: c.now }),
+    );
+    const stops = breakers.map((b) => metrics.observe(b));
+    expect(live).toBe(500);
+    for (const stop of stops) stop();
+    expect(live).toBe(0);
+    // and by behaviour: calls after stop() reach no listener of ours
+    await Promise.all(breakers.map((b) => b.execute(() => 1)));
+    const e = await scrape(registry);
+    expect(e.samples.filter((s) => s.name === 'circuit_breaker_requests_total' && s.value !== 0)).toEqual([]);
+    expect(e.samples.filter((s) => s.name === 'circuit_breaker_state')).toEqual([]);
+  });
+});
