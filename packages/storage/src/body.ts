@@ -53,20 +53,10 @@ export async function* iterateBody(body: StorageBody, signal?: AbortSignal): Asy
   const source: AsyncIterator<unknown> = isWebStream(body)
     ? webIterator(body)
     : (toNodeReadable(body)[Symbol.asyncIterator]() as AsyncIterator<unknown>);
-  let onAbort: (() => void) | undefined;
-  const aborted =
-    signal === undefined
-      ? undefined
-      : new Promise<never>((_, reject) => {
-          onAbort = () => reject(signal.reason);
-          signal.addEventListener('abort', onAbort, { once: true });
-        });
-  // never an unhandled rejection: the race below is what observes it
-  aborted?.catch(() => {});
   let done = false;
   try {
     while (true) {
-      const next = aborted === undefined ? await source.next() : await Promise.race([source.next(), aborted]);
+      const next = signal === undefined ? await source.next() : await nextOrAbort(source, signal);
       if (next.done) {
         done = true;
         return;
@@ -75,9 +65,29 @@ export async function* iterateBody(body: StorageBody, signal?: AbortSignal): Asy
       yield typeof chunk === 'string' ? encoder.encode(chunk) : (chunk as Uint8Array);
     }
   } finally {
-    if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort);
     if (!done) await source.return?.().catch(() => {});
   }
+}
+
+// One listener per read, removed when the read settles. (Racing every read against one
+// long-lived "aborted" promise would leak: each race leaves a reaction on that promise that
+// holds the chunk it resolved with, so a 100 MiB upload would keep 100 MiB alive.)
+function nextOrAbort<T>(source: AsyncIterator<T>, signal: AbortSignal): Promise<IteratorResult<T>> {
+  signal.throwIfAborted();
+  return new Promise<IteratorResult<T>>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    source.next().then(
+      (result) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(result);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
 }
 
 function webIterator(stream: ReadableStream<Uint8Array>): AsyncIterator<Uint8Array> {
