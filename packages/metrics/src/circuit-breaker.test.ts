@@ -1,4 +1,6 @@
 // The real CircuitBreaker from @tracks/breaker, with an injected clock: what a user will see.
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { CircuitBreaker, type Disposer, type Settings } from '@tracks/breaker';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
@@ -178,5 +180,35 @@ describe('metrics of a real CircuitBreaker', () => {
     const e = await scrape(registry);
     expect(e.samples.filter((s) => s.name === 'circuit_breaker_requests_total' && s.value !== 0)).toEqual([]);
     expect(e.samples.filter((s) => s.name === 'circuit_breaker_state')).toEqual([]);
+  });
+
+  it('does not keep breakers alive that the app dropped without stop()', async () => {
+    // expose gc() in this worker, whatever flags vitest started it with
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const registry = new Registry();
+    const metrics = createMetrics({ registry });
+    // in a function of its own, so that no binding of this test's frame holds the last breaker
+    const observeAndDrop = async (i: number): Promise<WeakRef<CircuitBreaker>> => {
+      const b = new CircuitBreaker({ name: `svc:${i}` });
+      metrics.observe(b); // its stop function is dropped too
+      await b.execute(() => 1);
+      return new WeakRef(b);
+    };
+    const refs: WeakRef<CircuitBreaker>[] = [];
+    for (let i = 0; i < 100; i++) refs.push(await observeAndDrop(i));
+    expect((await scrape(registry)).samples.filter((s) => s.name === 'circuit_breaker_state')).toHaveLength(
+      100,
+    );
+
+    for (let i = 0; i < 10 && refs.some((r) => r.deref() !== undefined); i++) {
+      await new Promise((resolve) => setImmediate(resolve)); // a WeakRef target lives until the job ends
+      gc();
+    }
+    expect(refs.flatMap((r, i) => (r.deref() === undefined ? [] : [i]))).toEqual([]);
+    const e = await scrape(registry);
+    expect(e.samples.filter((s) => s.name === 'circuit_breaker_state')).toEqual([]);
+    // their counts stay: the series are keyed by name, not by breaker object
+    expect(sample(e, 'circuit_breaker_requests_total', { service: 'svc:7', result: 'success' })).toBe(1);
   });
 });

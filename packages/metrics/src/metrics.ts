@@ -174,10 +174,13 @@ class OutboxCounts {
 }
 
 interface BreakerWatch {
-  readonly breaker: ObservableBreaker;
+  // weak: observing a breaker must not keep it alive once the app has dropped it
+  readonly breaker: WeakRef<ObservableBreaker>;
   readonly counts: BreakerCounts;
   readonly disposers: readonly Disposer[];
   refs: number;
+  /** Stops of the direct `observe(breaker)` calls, run once the breaker is found collected. */
+  readonly stops: Set<Disposer>;
 }
 
 interface OutboxWatch {
@@ -253,7 +256,8 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   const bucketCount = durations ? buckets.length : undefined;
 
   const services = new Map<string, BreakerCounts>();
-  const watches = new Map<ObservableBreaker, BreakerWatch>();
+  const watchOf = new WeakMap<ObservableBreaker, BreakerWatch>();
+  const watches = new Set<BreakerWatch>();
   const retries = new Map<string, RetryCounts>();
   const storeErrors = new Map<string, { errors: number }>();
   const outboxCounts = new Map<string, OutboxCounts>();
@@ -279,7 +283,14 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     registers,
     collect() {
       state.reset();
-      for (const { breaker, counts } of watches.values()) {
+      for (const watch of watches) {
+        const breaker = watch.breaker.deref();
+        if (breaker === undefined) {
+          // collected without stop(): release what observing it holds (its counts stay)
+          for (const stop of [...watch.stops]) stop();
+          watches.delete(watch);
+          continue;
+        }
         let current: unknown;
         try {
           current = breaker.state;
@@ -287,7 +298,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
           continue; // a broken breaker must not break the scrape of every other metric
         }
         const value = STATE_VALUE[current as BreakerState];
-        if (value !== undefined) state.set(counts.stateLabels, value);
+        if (value !== undefined) state.set(watch.counts.stateLabels, value);
       }
     },
   });
@@ -502,34 +513,45 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   };
 
   // Not tracked on its own: its callers (observe, a registry watch) track the stop they return.
-  const watchBreaker = (breaker: ObservableBreaker): Disposer => {
-    let watch = watches.get(breaker);
+  const watchBreaker = (breaker: ObservableBreaker): { watch: BreakerWatch; release: Disposer } => {
+    let watch = watchOf.get(breaker);
     if (watch === undefined) {
       const counts = countsFor(breaker.name);
-      watch = { breaker, counts, disposers: attach(breaker, counts), refs: 0 };
-      watches.set(breaker, watch);
+      watch = {
+        breaker: new WeakRef(breaker),
+        counts,
+        disposers: attach(breaker, counts),
+        refs: 0,
+        stops: new Set(),
+      };
+      watchOf.set(breaker, watch);
+      watches.add(watch);
     }
     const w = watch;
     w.refs++;
     let done = false;
-    return () => {
+    // holds the watch, never the breaker itself
+    const release = (): void => {
       if (done) return;
       done = true;
       if (--w.refs > 0) return;
       for (const dispose of w.disposers) dispose();
-      watches.delete(breaker);
+      watches.delete(w);
+      const b = w.breaker.deref();
+      if (b !== undefined) watchOf.delete(b);
     };
+    return { watch: w, release };
   };
 
   const watchRegistry = (breakers: ObservableBreakerRegistry): Disposer => {
     const stops: Disposer[] = [];
     for (const breaker of breakers.all()) {
-      if (isBreaker(breaker)) stops.push(watchBreaker(breaker));
+      if (isBreaker(breaker)) stops.push(watchBreaker(breaker).release);
     }
     const offCreate = breakers.onCreate((event) => {
       // the event is `{ name, breaker }`; a registry that hands over the breaker itself works too
       const breaker: unknown = isBreaker(event) ? event : event?.breaker;
-      if (isBreaker(breaker)) stops.push(watchBreaker(breaker));
+      if (isBreaker(breaker)) stops.push(watchBreaker(breaker).release);
     });
     return () => {
       offCreate();
@@ -543,7 +565,15 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
 
     observe(target) {
       if (isBreakerRegistry(target)) return track(watchRegistry(target));
-      if (isBreaker(target)) return track(watchBreaker(target));
+      if (isBreaker(target)) {
+        const { watch, release } = watchBreaker(target);
+        const stop = track(() => {
+          watch.stops.delete(stop);
+          release();
+        });
+        watch.stops.add(stop);
+        return stop;
+      }
       throw new TypeError(
         'observe() takes a breaker (name, state, onStateChange/onSuccess/onFailure/onExclusion/onReject) or a registry (all, onCreate)',
       );
