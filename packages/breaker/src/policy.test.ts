@@ -162,6 +162,20 @@ describe('resilience', () => {
     bulkhead.release();
   });
 
+  it('frees the bulkhead slot when a hand-written breaker throws synchronously', async () => {
+    const bulkhead = new Bulkhead({ limit: 1 });
+    const broken: Breaker = {
+      name: 'broken',
+      state: State.Closed,
+      execute: () => {
+        throw new Error('breaker bug');
+      },
+    };
+    const policy = resilience({ breaker: broken, retry: false, bulkhead });
+    await expect(policy.execute(async () => 1)).rejects.toThrow('breaker bug');
+    expect(bulkhead.running).toBe(0);
+  });
+
   it('keeps 1000 concurrent calls within the bulkhead limit, each through the breaker', async () => {
     const breaker = spyBreaker();
     const policy = resilience({ breaker, retry: false, timeout: 10_000, bulkhead: { limit: 8, queue: 992 } });
@@ -419,7 +433,7 @@ describe('resilience', () => {
   it('leaves no listener on a long-lived caller signal after many calls', async () => {
     const controller = new AbortController();
     const policy = resilience({ timeout: 10_000 });
-    for (let i = 0; i < 5000; i++) {
+    for (let i = 0; i < 1000; i++) {
       await policy.execute(({ signal }) => Promise.resolve(signal.aborted), { signal: controller.signal });
     }
     await policy.execute(async () => 1, { signal: controller.signal }).catch(() => {});

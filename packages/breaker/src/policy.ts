@@ -390,9 +390,9 @@ class ResiliencePolicy implements Policy {
   }
 
   #guarded<T>(run: () => PromiseLike<T> | T): Promise<T> {
-    if (this.breaker !== undefined) return this.breaker.execute(run);
+    // a hand-written breaker may throw synchronously: the bulkhead slot must still be freed
     try {
-      return Promise.resolve(run());
+      return this.breaker !== undefined ? this.breaker.execute(run) : Promise.resolve(run());
     } catch (error) {
       return Promise.reject(error);
     }

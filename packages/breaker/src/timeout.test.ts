@@ -1,4 +1,6 @@
 import { getEventListeners, setMaxListeners } from 'node:events';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { linkSignal, onAbort } from './abort.js';
 import { isTimeoutError, TimeoutError, withTimeout } from './timeout.js';
@@ -116,7 +118,7 @@ describe('withTimeout', () => {
     const caller = new AbortController();
     // 100 calls in flight at once hold 100 listeners: more than Node's warning threshold
     setMaxListeners(200, caller.signal);
-    for (let i = 0; i < 10_000; i++) {
+    for (let i = 0; i < 2000; i++) {
       await withTimeout((signal) => Promise.resolve(signal.aborted), 10_000, { signal: caller.signal });
     }
     await Promise.allSettled(
@@ -131,6 +133,29 @@ describe('withTimeout', () => {
       ),
     );
     expect(getEventListeners(caller.signal, 'abort')).toHaveLength(0);
+  });
+  it('lets the signals it made be collected while the caller signal lives on', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const caller = new AbortController();
+    const refs: WeakRef<AbortSignal>[] = [];
+    for (let i = 0; i < 2000; i++) {
+      await withTimeout(
+        (signal) => {
+          if (i % 100 === 0) refs.push(new WeakRef(signal));
+          return Promise.resolve(i);
+        },
+        10_000,
+        { signal: caller.signal },
+      );
+    }
+    // let the settled promises and their closures go before collecting
+    await new Promise((resolve) => setImmediate(resolve));
+    gc();
+    await new Promise((resolve) => setImmediate(resolve));
+    gc();
+    expect(refs.filter((ref) => ref.deref() !== undefined)).toHaveLength(0);
+    expect(caller.signal.aborted).toBe(false);
   });
 });
 
