@@ -7,18 +7,10 @@ import {
   type PrometheusContentType,
   type Registry,
 } from 'prom-client';
-import {
-  boundsInMs,
-  DurationCounts,
-  type DurationSeries,
-  defaultBuckets,
-  FoldedHistogram,
-  recordDuration,
-} from './duration-histogram.js';
+import { BreakerCounts, countCalls, STATES } from './breaker-counts.js';
+import { boundsInMs, defaultBuckets, FoldedHistogram } from './duration-histogram.js';
 import type {
   BreakerState,
-  CallErrorEvent,
-  CallEvent,
   GiveUpEvent,
   ObservableBreaker,
   ObservableBreakerRegistry,
@@ -26,8 +18,6 @@ import type {
   ObservablePolicy,
   ObservableStore,
   OutboxOutcome,
-  RejectEvent,
-  StateChangeEvent,
   StoreErrorEvent,
 } from './observable.js';
 
@@ -113,52 +103,9 @@ export interface Metrics {
 }
 
 const STATE_VALUE: Readonly<Record<BreakerState, number>> = { closed: 0, 'half-open': 1, open: 2 };
-const STATES: readonly BreakerState[] = ['closed', 'half-open', 'open'];
 const OUTBOX_OUTCOMES: readonly OutboxOutcome[] = ['delivered', 'failed', 'dead'];
 // outbox stats keys become label values: only plain identifiers, never arbitrary text
 const LABEL_VALUE = /^[a-z][a-z0-9_-]{0,63}$/i;
-
-function stateIndex(state: unknown): number {
-  switch (state) {
-    case 'closed':
-      return 0;
-    case 'half-open':
-      return 1;
-    case 'open':
-      return 2;
-    default:
-      return -1;
-  }
-}
-
-/** Plain numbers for one service, written on the hot path and folded into prom-client at scrape. */
-class BreakerCounts {
-  success = 0;
-  failure = 0;
-  excluded = 0;
-  rejectedOpen = 0;
-  rejectedTooMany = 0;
-  /** `transitions[from * 3 + to]`, indexes as in {@link STATES}. */
-  readonly transitions: number[] = [0, 0, 0, 0, 0, 0, 0, 0, 0];
-  readonly successDurations: DurationCounts | undefined;
-  readonly failureDurations: DurationCounts | undefined;
-  readonly excludedDurations: DurationCounts | undefined;
-  readonly stateLabels: Readonly<Record<string, string>>;
-
-  constructor(
-    readonly service: string,
-    bucketCount: number | undefined,
-  ) {
-    this.stateLabels = { service };
-    if (bucketCount === undefined) {
-      this.successDurations = this.failureDurations = this.excludedDurations = undefined;
-    } else {
-      this.successDurations = new DurationCounts(bucketCount);
-      this.failureDurations = new DurationCounts(bucketCount);
-      this.excludedDurations = new DurationCounts(bucketCount);
-    }
-  }
-}
 
 class RetryCounts {
   retry = 0;
@@ -339,16 +286,6 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   });
 
   if (durations) {
-    const labelsOf = new WeakMap<DurationCounts, Readonly<Record<string, string>>>();
-    const labelled = (service: string, result: string, counts: DurationCounts): DurationSeries => {
-      let labels = labelsOf.get(counts);
-      if (labels === undefined) {
-        // one object per series, so prom-client's label formatting cache hits on every scrape
-        labels = { service, result };
-        labelsOf.set(counts, labels);
-      }
-      return { labels, counts };
-    };
     new FoldedHistogram(
       {
         name: `${prefix}circuit_breaker_request_duration_seconds`,
@@ -361,9 +298,9 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       // failures would otherwise show an empty failure histogram next to a non-zero failure count.
       function* series() {
         for (const c of services.values()) {
-          if (c.successDurations!.count > 0) yield labelled(c.service, 'success', c.successDurations!);
-          if (c.failureDurations!.count > 0) yield labelled(c.service, 'failure', c.failureDurations!);
-          if (c.excludedDurations!.count > 0) yield labelled(c.service, 'excluded', c.excludedDurations!);
+          for (const d of [c.successDurations, c.failureDurations, c.excludedDurations]) {
+            if (d !== undefined && d.count > 0) yield d;
+          }
         }
       },
     );
@@ -459,59 +396,6 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     return stop;
   };
 
-  const attach = (breaker: ObservableBreaker, c: BreakerCounts): Disposer[] => {
-    const successDurations = c.successDurations;
-    const failureDurations = c.failureDurations;
-    const excludedDurations = c.excludedDurations;
-    // `ms >= 0` is false for NaN and undefined: a breaker that reports no duration adds nothing
-    const onSuccess =
-      successDurations === undefined
-        ? () => {
-            c.success++;
-          }
-        : (event: CallEvent) => {
-            c.success++;
-            const ms = event.durationMs;
-            if (ms! >= 0) recordDuration(successDurations, boundsMs, ms!);
-          };
-    const onFailure =
-      failureDurations === undefined
-        ? () => {
-            c.failure++;
-          }
-        : (event: CallErrorEvent) => {
-            c.failure++;
-            const ms = event.durationMs;
-            if (ms! >= 0) recordDuration(failureDurations, boundsMs, ms!);
-          };
-    const onExclusion =
-      excludedDurations === undefined
-        ? () => {
-            c.excluded++;
-          }
-        : (event: CallErrorEvent) => {
-            c.excluded++;
-            const ms = event.durationMs;
-            if (ms! >= 0) recordDuration(excludedDurations, boundsMs, ms!);
-          };
-    const onReject = (event: RejectEvent): void => {
-      if (event.reason === 'open') c.rejectedOpen++;
-      else if (event.reason === 'too-many-requests') c.rejectedTooMany++;
-    };
-    const onStateChange = (event: StateChangeEvent): void => {
-      const from = stateIndex(event.from);
-      const to = stateIndex(event.to);
-      if (from >= 0 && to >= 0) c.transitions[from * 3 + to]!++;
-    };
-    return [
-      breaker.onSuccess(onSuccess),
-      breaker.onFailure(onFailure),
-      breaker.onExclusion(onExclusion),
-      breaker.onReject(onReject),
-      breaker.onStateChange(onStateChange),
-    ];
-  };
-
   // Not tracked on its own: its callers (observe, a registry watch) track the stop they return.
   const watchBreaker = (breaker: ObservableBreaker): { watch: BreakerWatch; release: Disposer } => {
     let watch = watchOf.get(breaker);
@@ -520,7 +404,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       watch = {
         breaker: new WeakRef(breaker),
         counts,
-        disposers: attach(breaker, counts),
+        disposers: countCalls(breaker, counts, boundsMs),
         refs: 0,
         stops: new Set(),
       };
