@@ -1,7 +1,7 @@
 // The real CircuitBreaker from @tracks/breaker, with an injected clock: what a user will see.
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { CircuitBreaker, type Disposer, type Settings } from '@tracks/breaker';
+import { CircuitBreaker, type Disposer, type Settings, TwoStepCircuitBreaker } from '@tracks/breaker';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { createMetrics } from './metrics.js';
@@ -210,5 +210,29 @@ describe('metrics of a real CircuitBreaker', () => {
     expect(e.samples.filter((s) => s.name === 'circuit_breaker_state')).toEqual([]);
     // their counts stay: the series are keyed by name, not by breaker object
     expect(sample(e, 'circuit_breaker_requests_total', { service: 'svc:7', result: 'success' })).toBe(1);
+  });
+
+  it('counts a TwoStepCircuitBreaker the same way', async () => {
+    const c = clock();
+    const breaker = new TwoStepCircuitBreaker({
+      name: 'email:ses',
+      readyToTrip: (counts) => counts.consecutiveFailures >= 1,
+      now: c.now,
+    });
+    const registry = new Registry();
+    createMetrics({ registry }).observe(breaker);
+    const done = breaker.allow();
+    c.advance(5);
+    done();
+    breaker.allow()(new Error('503'));
+    expect(() => breaker.allow()).toThrow('circuit breaker is open');
+    const e = await scrape(registry);
+    expect(requests(e, 'success')).toBe(1);
+    expect(requests(e, 'failure')).toBe(1);
+    expect(requests(e, 'rejected_open')).toBe(1);
+    expect(state(e)).toBe(2);
+    expect(
+      sample(e, 'circuit_breaker_request_duration_seconds_sum', { service: 'email:ses', result: 'success' }),
+    ).toBeCloseTo(0.005, 9);
   });
 });
