@@ -17,6 +17,7 @@ import { consecutiveFailures, presets } from './presets.js';
 import { isOpenStateError } from './rejections.js';
 import { State } from './state.js';
 import { isTimeoutError, TimeoutError } from './timeout.js';
+import { activeTimerHandles, trackTimers } from './timers.test-helper.js';
 
 function virtualTime(start = 1_000_000) {
   let time = start;
@@ -56,10 +57,6 @@ function spyBreaker(name = 'spy'): Breaker & { calls: number; outcomes: unknown[
       }
     },
   };
-}
-
-function activeTimers(): number {
-  return process.getActiveResourcesInfo().filter((name) => name === 'Timeout').length;
 }
 
 afterEach(() => {
@@ -388,7 +385,8 @@ describe('resilience', () => {
   });
 
   it('ends a wait when the caller aborts, rejecting with the reason, leaving no timer or listener', async () => {
-    const before = activeTimers();
+    const before = activeTimerHandles();
+    const timers = trackTimers();
     const controller = new AbortController();
     const policy = resilience({
       breaker: false,
@@ -398,7 +396,9 @@ describe('resilience', () => {
     policy.onRetry(() => queueMicrotask(() => controller.abort(new Error('client went away'))));
     const call = policy.execute(() => Promise.reject(transient()), { signal: controller.signal });
     await expect(call).rejects.toThrow('client went away');
-    expect(activeTimers()).toBe(before);
+    timers.restore();
+    expect(timers.pending()).toBe(0);
+    expect(activeTimerHandles()).toBeLessThanOrEqual(before);
     expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
   });
 

@@ -5,6 +5,7 @@ import { openStateError } from './rejections.js';
 import { type GiveUpEvent, type RetryEvent, type RetryOptions, retry, sleep } from './retry.js';
 import { parseRetryAfter } from './retry-after.js';
 import { TimeoutError } from './timeout.js';
+import { activeTimerHandles, trackTimers } from './timers.test-helper.js';
 
 /** A virtual clock whose sleep advances time at once and records every wait. */
 function virtualTime(start = 1_000_000) {
@@ -39,10 +40,6 @@ function failing(times: number, error: (n: number) => unknown = transient) {
     if (calls <= times) throw error(calls);
     return `ok after ${calls}`;
   });
-}
-
-function activeTimers(): number {
-  return process.getActiveResourcesInfo().filter((name) => name === 'Timeout').length;
 }
 
 const noJitter = exponentialBackoff({ jitter: 'none' });
@@ -91,6 +88,19 @@ describe('retry', () => {
       expect(wait).toBeGreaterThanOrEqual(0);
       expect(wait).toBeLessThanOrEqual(1000 * 2 ** i);
     });
+  });
+
+  it('follows an exact jittered schedule with an injected random source', async () => {
+    const clock = virtualTime();
+    const samples = [0.5, 0.25, 0.75];
+    const backoff = exponentialBackoff({ random: () => samples.shift() ?? 0 });
+    await expect(retry(failing(3), { ...clock, backoff })).resolves.toBe('ok after 4');
+    // full jitter: 0.5 × 1 s, 0.25 × 2 s, 0.75 × 4 s
+    expect(clock.waits).toEqual([500, 500, 3000]);
+    const equal = exponentialBackoff({ jitter: 'equal', random: () => 0.5 });
+    const clock2 = virtualTime();
+    await retry(failing(3), { ...clock2, backoff: equal });
+    expect(clock2.waits).toEqual([750, 1500, 3000]);
   });
 
   it('hands each attempt its number and the signal', async () => {
@@ -246,7 +256,8 @@ describe('retry', () => {
   });
 
   it('ends a wait at once when the signal aborts, rejecting with its reason, leaving no timer', async () => {
-    const before = activeTimers();
+    const before = activeTimerHandles();
+    const timers = trackTimers();
     const controller = new AbortController();
     const reason = new Error('request cancelled');
     const gaveUp = vi.fn();
@@ -261,7 +272,9 @@ describe('retry', () => {
     await expect(call).rejects.toBe(reason);
     expect(Date.now() - started).toBeLessThan(1000);
     expect(gaveUp).toHaveBeenCalledWith({ attempts: 1, error: reason });
-    expect(activeTimers()).toBe(before);
+    timers.restore();
+    expect(timers.pending()).toBe(0);
+    expect(activeTimerHandles()).toBeLessThanOrEqual(before);
   });
 
   it('does not call fn when the signal has already aborted', async () => {
@@ -291,10 +304,13 @@ describe('retry', () => {
   });
 
   it('leaves no timer after real waits of a few ms', async () => {
-    const before = activeTimers();
+    const before = activeTimerHandles();
+    const timers = trackTimers();
     await expect(retry(failing(2), { backoff: constantBackoff(2) })).resolves.toBe('ok after 3');
     await expect(retry(failing(9), { backoff: constantBackoff(1) })).rejects.toThrow();
-    expect(activeTimers()).toBe(before);
+    timers.restore();
+    expect(timers.pending()).toBe(0);
+    expect(activeTimerHandles()).toBeLessThanOrEqual(before);
   });
 
   it('a throwing observer does not change the outcome', async () => {

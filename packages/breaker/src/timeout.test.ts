@@ -4,10 +4,7 @@ import { runInNewContext } from 'node:vm';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { linkSignal, onAbort } from './abort.js';
 import { isTimeoutError, TimeoutError, withTimeout } from './timeout.js';
-
-function activeTimers(): number {
-  return process.getActiveResourcesInfo().filter((name) => name === 'Timeout').length;
-}
+import { activeTimerHandles, trackTimers } from './timers.test-helper.js';
 
 afterEach(() => {
   vi.useRealTimers();
@@ -15,9 +12,20 @@ afterEach(() => {
 
 describe('withTimeout', () => {
   it('resolves with what fn resolves and leaves no timer behind', async () => {
-    const before = activeTimers();
+    const before = activeTimerHandles();
+    const timers = trackTimers();
     await expect(withTimeout(async () => 42, 10_000)).resolves.toBe(42);
-    expect(activeTimers()).toBe(before);
+    timers.restore();
+    expect(timers.pending()).toBe(0);
+    expect(activeTimerHandles()).toBeLessThanOrEqual(before);
+  });
+
+  it('(the timer tracker itself sees a timer left running)', () => {
+    const timers = trackTimers();
+    const handle = setTimeout(() => {}, 10_000);
+    expect(timers.pending()).toBe(1);
+    clearTimeout(handle);
+    expect(timers.pending()).toBe(0);
   });
 
   it('rejects with TimeoutError at the deadline even if fn ignores its signal', async () => {
