@@ -684,3 +684,253 @@ describe('CircuitBreaker settings', () => {
     ).not.toThrow();
   });
 });
+
+describe('CircuitBreaker.execute', () => {
+  it('accepts synchronous functions, thenables and non-Error throwables', async () => {
+    const cb = new CircuitBreaker({ now: clock().now });
+    await expect(cb.execute(() => 42)).resolves.toBe(42);
+    const thenable = {
+      // biome-ignore lint/suspicious/noThenProperty: a foreign thenable is what this line tests
+      then: (resolve: (v: string) => void) => resolve('then'),
+    } as unknown as PromiseLike<string>;
+    await expect(cb.execute(() => thenable)).resolves.toBe('then');
+    await expect(cb.execute(() => Promise.reject('a string'))).rejects.toBe('a string');
+    await expect(
+      cb.execute(() => {
+        throw undefined;
+      }),
+    ).rejects.toBeUndefined();
+    expect(cb.counts).toEqual(
+      counts({ requests: 4, totalSuccesses: 2, totalFailures: 2, consecutiveFailures: 2 }),
+    );
+  });
+
+  it('returns the call’s own promise, already counted when the caller resumes', async () => {
+    const cb = new CircuitBreaker({ now: clock().now });
+    const own = Promise.resolve('v');
+    const returned = cb.execute(() => own);
+    expect(returned).toBe(own);
+    await returned;
+    expect(cb.counts.totalSuccesses).toBe(1);
+  });
+
+  it('rejects a non-function without counting it', async () => {
+    const cb = new CircuitBreaker({ now: clock().now });
+    await expect(cb.execute(42 as unknown as () => number)).rejects.toThrow(TypeError);
+    expect(cb.counts).toEqual(counts());
+  });
+
+  it('reads the clock once per call on the success and rejection paths', async () => {
+    let reads = 0;
+    let t = 0;
+    const cb = new CircuitBreaker({
+      interval: 10_000,
+      bucketPeriod: 1_000,
+      readyToTrip: (c) => c.consecutiveFailures >= 1,
+      now: () => {
+        reads++;
+        return t;
+      },
+    });
+    reads = 0;
+    for (let i = 0; i < 10; i++) await cb.execute(() => i);
+    expect(reads).toBe(10);
+    await cb.execute(() => Promise.reject(failure)).catch(() => {});
+    reads = 0;
+    t += 1;
+    for (let i = 0; i < 10; i++) await cb.execute(() => i).catch(() => {});
+    expect(reads).toBe(10);
+  });
+
+  it('survives classifiers and readyToTrip that throw: the call’s own outcome still reaches the caller', async () => {
+    const cb = new CircuitBreaker({
+      now: clock().now,
+      isExcluded: () => {
+        throw new Error('classifier bug');
+      },
+      readyToTrip: () => {
+        throw new Error('readyToTrip bug');
+      },
+    });
+    await expect(cb.execute(() => Promise.reject(failure))).rejects.toBe(failure);
+    expect(cb.counts.totalFailures).toBe(1);
+    expect(cb.state).toBe(State.Closed);
+  });
+});
+
+describe('CircuitBreaker.tryExecute', () => {
+  it('resolves a result object and never rejects', async () => {
+    const c = clock();
+    const cb = new CircuitBreaker({ now: c.now, readyToTrip: (x) => x.consecutiveFailures >= 1 });
+    await expect(cb.tryExecute(() => 1)).resolves.toEqual({ ok: true, value: 1 });
+    await expect(cb.tryExecute(() => Promise.reject(failure))).resolves.toEqual({
+      ok: false,
+      error: failure,
+    });
+    const rejected = await cb.tryExecute(() => 1);
+    expect(rejected.ok).toBe(false);
+    expect(isOpenStateError(!rejected.ok && rejected.error)).toBe(true);
+    await expect(cb.tryExecute(null as unknown as () => number)).resolves.toMatchObject({ ok: false });
+  });
+});
+
+describe('CircuitBreaker observers', () => {
+  it('emits one event object of the documented shape per outcome, state change and rejection', async () => {
+    const c = clock();
+    const cb = new CircuitBreaker({
+      name: 'email:ses',
+      now: c.now,
+      readyToTrip: (x) => x.consecutiveFailures >= 2,
+      isExcluded: (e) => e === excluded,
+      timeout: 1_000,
+    });
+    const events: unknown[] = [];
+    cb.onStateChange((e) => events.push(['state', e]));
+    cb.onSuccess((e) => events.push(['success', e]));
+    cb.onFailure((e) => events.push(['failure', e]));
+    cb.onExclusion((e) => events.push(['exclusion', e]));
+    cb.onReject((e) => events.push(['reject', e]));
+    await cb.execute(() => {
+      c.sleep(25);
+      return 'ok';
+    });
+    await exclude(cb);
+    await fail(cb);
+    await fail(cb);
+    await cb.execute(() => 1).catch(() => {});
+    c.sleep(1_000);
+    const probe = pending(cb);
+    await cb.execute(() => 1).catch(() => {});
+    probe.finish();
+    await probe.result;
+    expect(events).toEqual([
+      ['success', { name: 'email:ses', state: 'closed', durationMs: 25 }],
+      ['exclusion', { name: 'email:ses', state: 'closed', error: excluded }],
+      ['failure', { name: 'email:ses', state: 'closed', error: failure }],
+      ['failure', { name: 'email:ses', state: 'closed', error: failure }],
+      ['state', { name: 'email:ses', from: 'closed', to: 'open' }],
+      ['reject', { name: 'email:ses', reason: 'open' }],
+      ['state', { name: 'email:ses', from: 'open', to: 'half-open' }],
+      ['reject', { name: 'email:ses', reason: 'too-many-requests' }],
+      ['success', { name: 'email:ses', state: 'half-open', durationMs: 0 }],
+      ['state', { name: 'email:ses', from: 'half-open', to: 'closed' }],
+    ]);
+  });
+
+  it('stops calling a disposed listener, and a throwing listener breaks nothing', async () => {
+    const cb = new CircuitBreaker({ now: clock().now });
+    const seen: number[] = [];
+    const dispose = cb.onSuccess(() => seen.push(1));
+    cb.onSuccess(() => {
+      throw new Error('listener bug');
+    });
+    cb.onSuccess(() => seen.push(3));
+    await expect(cb.execute(() => 'v')).resolves.toBe('v');
+    dispose();
+    dispose();
+    await cb.execute(() => 'v');
+    expect(seen).toEqual([1, 3, 3]);
+    expect(cb.counts.totalSuccesses).toBe(2);
+  });
+
+  it('ignores a throwing onStateChange setting', async () => {
+    const cb = new CircuitBreaker({
+      now: clock().now,
+      readyToTrip: () => true,
+      onStateChange: () => {
+        throw new Error('setting bug');
+      },
+    });
+    await expect(fail(cb)).resolves.toBeUndefined();
+    expect(cb.state).toBe(State.Open);
+  });
+
+  it('rejects a listener that is not a function', () => {
+    const cb = new CircuitBreaker({ now: clock().now });
+    expect(() => cb.onFailure(1 as unknown as () => void)).toThrow(TypeError);
+  });
+});
+
+describe('CircuitBreaker probeTimeout', () => {
+  async function halfOpen(settings: Settings = {}) {
+    const c = clock();
+    const cb = new CircuitBreaker({
+      maxRequests: 1,
+      timeout: 1_000,
+      readyToTrip: () => true,
+      now: c.now,
+      ...settings,
+    });
+    await fail(cb);
+    c.sleep(1_000);
+    expect(cb.state).toBe(State.HalfOpen);
+    return { c, cb };
+  }
+
+  it('frees the slot of a probe that outlived probeTimeout and ignores its late outcome', async () => {
+    const { c, cb } = await halfOpen({ probeTimeout: 5_000 });
+    const hung = pending(cb);
+    c.sleep(4_999);
+    const busy = await cb.execute(() => 1).catch((e: unknown) => e);
+    expect(isTooManyRequestsError(busy)).toBe(true);
+    expect((busy as { retryAfterMs?: number }).retryAfterMs).toBe(1);
+    c.sleep(1);
+    const next = pending(cb); // admitted in the hung probe's place
+    hung.finish();
+    await hung.result;
+    expect(cb.state).toBe(State.HalfOpen); // the late success did not close the breaker
+    next.finish();
+    await next.result;
+    expect(cb.state).toBe(State.Closed);
+  });
+
+  it('defaults to the open timeout', async () => {
+    const { c, cb } = await halfOpen();
+    pending(cb);
+    c.sleep(999);
+    await expect(cb.execute(() => 1)).rejects.toSatisfy(isTooManyRequestsError);
+    c.sleep(1);
+    await expect(cb.execute(() => 1)).resolves.toBe(1);
+  });
+
+  it('holds the slot for as long as the probe runs when probeTimeout <= 0 (gobreaker)', async () => {
+    const { c, cb } = await halfOpen({ probeTimeout: 0 });
+    pending(cb);
+    c.sleep(3_600_000);
+    const busy = await cb.execute(() => 1).catch((e: unknown) => e);
+    expect(isTooManyRequestsError(busy)).toBe(true);
+    expect('retryAfterMs' in (busy as object)).toBe(false);
+  });
+});
+
+describe('CircuitBreaker isolate() and reset()', () => {
+  it('holds the breaker open whatever time passes, until reset()', async () => {
+    const c = clock();
+    const changes: StateChangeEvent[] = [];
+    const cb = new CircuitBreaker({ name: 'x', timeout: 1_000, now: c.now });
+    cb.onStateChange((e) => changes.push(e));
+    await succeed(cb);
+    cb.isolate();
+    expect(cb.state).toBe(State.Open);
+    c.sleep(10 * 60_000);
+    expect(cb.state).toBe(State.Open);
+    const error = await cb.execute(() => 1).catch((e: unknown) => e);
+    expect(isOpenStateError(error)).toBe(true);
+    expect((error as { retryAfterMs: number }).retryAfterMs).toBe(1_000);
+    expect(cb.snapshot().isolated).toBe(true);
+    cb.reset();
+    expect(cb.state).toBe(State.Closed);
+    expect(cb.counts).toEqual(counts());
+    expect(changes.map((e) => `${e.from}->${e.to}`)).toEqual(['closed->open', 'open->closed']);
+  });
+
+  it('reset() clears a closed breaker’s counts and ignores calls admitted before it', async () => {
+    const cb = new CircuitBreaker({ now: clock().now });
+    await fail(cb);
+    const slow = pending(cb);
+    cb.reset();
+    slow.finish();
+    await slow.result;
+    expect(cb.counts).toEqual(counts());
+  });
+});

@@ -60,6 +60,8 @@ export class CircuitBreaker<T = unknown> {
   #start = 0;
   /** End of the fixed window (closed) or of the open period; Infinity: never. */
   #expiry = Number.POSITIVE_INFINITY;
+  /** The next moment time changes anything: `#expiry`, or the next bucket of a rolling window. */
+  #deadline = Number.POSITIVE_INFINITY;
   #isolated = false;
   /** Clock reading of the latest admission, so that a call reads the clock once. */
   #admittedAt = 0;
@@ -111,12 +113,30 @@ export class CircuitBreaker<T = unknown> {
    * Runs `fn` if the breaker admits it and records its outcome. Resolves with what `fn` returns or
    * rejects with what it throws, unchanged — also a non-`Error` value. A rejected call is not made:
    * the promise rejects with an {@link OpenStateError} or a {@link TooManyRequestsError}.
+   *
+   * When `fn` returns a native promise, that same promise is returned: the outcome is recorded by a
+   * reaction attached before the caller's, so the breaker has counted the call by the time the
+   * caller sees its result, and the caller waits no extra turn of the microtask queue.
    */
   execute<R extends T>(fn: () => R | PromiseLike<R>): Promise<R> {
     if (typeof fn !== 'function') return Promise.reject(new TypeError('execute() needs a function'));
     const ticket = this.#admit();
     if (ticket < 0) return Promise.reject(this.#reject(ticket));
-    return this.#run(fn, ticket, this.#generation, this.#state);
+    const generation = this.#generation;
+    const state = this.#state;
+    const startedAt = this.#admittedAt;
+    let promise: Promise<R>;
+    try {
+      promise = Promise.resolve(fn());
+    } catch (error) {
+      this.#settle(generation, ticket, state, startedAt, error);
+      return Promise.reject(error);
+    }
+    promise.then(
+      () => this.#succeed(generation, ticket, state, startedAt),
+      (error: unknown) => this.#settle(generation, ticket, state, startedAt, error),
+    );
+    return promise;
   }
 
   /** As {@link execute}, but never rejects: resolves `{ ok: true, value }` or `{ ok: false, error }`. */
@@ -159,6 +179,7 @@ export class CircuitBreaker<T = unknown> {
     this.#expiry = s.expiry ?? Number.POSITIVE_INFINITY;
     this.#isolated = s.isolated;
     this.#counts.load(s.counts, s.age, s.buckets);
+    this.#deadline = this.#nextDeadline();
     this.#resetProbes();
     if (s.state === State.HalfOpen && this.#probes !== undefined) {
       // probes admitted elsewhere hold slots too; they free theirs after probeTimeout like ours
@@ -174,6 +195,7 @@ export class CircuitBreaker<T = unknown> {
     const now = this.#now();
     this.#setState(State.Open, now);
     this.#isolated = true;
+    this.#deadline = Number.POSITIVE_INFINITY; // no time-based transition until reset()
   }
 
   /** Returns to a fresh closed state: counts cleared, isolation lifted, a new generation. */
@@ -212,19 +234,6 @@ export class CircuitBreaker<T = unknown> {
   onReject(listener: Listener<RejectEvent>): Disposer {
     this.#rejections ??= new Emitter();
     return this.#rejections.on(listener);
-  }
-
-  async #run<R>(fn: () => R | PromiseLike<R>, ticket: number, generation: number, state: State): Promise<R> {
-    const startedAt = this.#admittedAt;
-    let value: R;
-    try {
-      value = await fn();
-    } catch (error) {
-      this.#settle(generation, ticket, state, startedAt, error);
-      throw error;
-    }
-    this.#succeed(generation, ticket, state, startedAt);
-    return value;
   }
 
   #allow(): (error?: unknown) => void {
@@ -344,15 +353,25 @@ export class CircuitBreaker<T = unknown> {
     return tooManyRequestsError(this.name, retryAfterMs);
   }
 
-  // gobreaker's currentState: the transitions that time makes, applied lazily.
+  // gobreaker's currentState: the transitions that time makes, applied lazily. Until the next
+  // deadline nothing is due, so the common case is one comparison.
   #current(now: number): State {
+    if (now >= this.#deadline) this.#advance(now);
+    return this.#state;
+  }
+
+  #advance(now: number): void {
     if (this.#state === State.Closed) {
-      if (now >= this.#expiry) this.#newGeneration(now);
-      else if (this.#bucketPeriod > 0) this.#counts.grow(this.#age(now));
-    } else if (this.#state === State.Open && now >= this.#expiry && !this.#isolated) {
+      if (now >= this.#expiry) {
+        this.#newGeneration(now);
+      } else {
+        const age = this.#age(now);
+        this.#counts.grow(age);
+        this.#deadline = this.#start + (age + 1) * this.#bucketPeriod;
+      }
+    } else if (this.#state === State.Open && !this.#isolated) {
       this.#setState(State.HalfOpen, now);
     }
-    return this.#state;
   }
 
   #age(now: number): number {
@@ -389,6 +408,15 @@ export class CircuitBreaker<T = unknown> {
     else if (this.#state === State.Closed && this.#interval > 0 && this.#bucketPeriod === 0) {
       this.#expiry = now + this.#interval;
     } else this.#expiry = Number.POSITIVE_INFINITY;
+    this.#deadline = this.#nextDeadline();
+  }
+
+  #nextDeadline(): number {
+    if (this.#state === State.Open) return this.#isolated ? Number.POSITIVE_INFINITY : this.#expiry;
+    if (this.#state === State.Closed && this.#bucketPeriod > 0) {
+      return this.#start + (this.#counts.age + 1) * this.#bucketPeriod;
+    }
+    return this.#expiry;
   }
 
   #resetProbes(): void {

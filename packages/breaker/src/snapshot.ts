@@ -84,9 +84,8 @@ function checkCounts(value: unknown, where: string, fail: (why: string) => never
   if (c.totalSuccesses + c.totalFailures + c.totalExclusions > c.requests) {
     fail(`${where}: more outcomes than requests`);
   }
-  if (c.consecutiveSuccesses > c.totalSuccesses || c.consecutiveFailures > c.totalFailures) {
-    fail(`${where}: a consecutive count exceeds its total`);
-  }
+  // no check of consecutive counts against totals: gobreaker's rolling bookkeeping, which this
+  // port keeps, can leave a consecutive count above its total once buckets roll out
   if (c.consecutiveSuccesses > 0 && c.consecutiveFailures > 0) {
     fail(`${where}: consecutive successes and failures at once`);
   }
