@@ -3,9 +3,7 @@ import { SmtpEmailAdapter } from './smtp-email-adapter.js';
 import { SmtpTestServer, TEST_PASSWORD, TEST_USER } from './test/smtp-test-server.js';
 
 // Real SMTP over 127.0.0.1: nodemailer's pooled transport against smtp-server with AUTH.
-// smtp-server holds its greeting back 100 ms (early-talker detection), so the socket timeout
-// cannot go much lower than this without failing healthy connections on a busy machine.
-const TIMEOUT_MS = 250;
+const TIMEOUT_MS = 100;
 const server = new SmtpTestServer();
 let adapter: SmtpEmailAdapter | undefined;
 

@@ -1,5 +1,6 @@
 export { mapSmtpError } from './map-error.js';
 export type {
+  SmtpAddress,
   SmtpAuth,
   SmtpEmailAdapterOptions,
   SmtpMail,

@@ -8,11 +8,11 @@ import { mapSmtpError } from './map-error.js';
 
 /** The mail object the adapter hands to `sendMail` (a subset of nodemailer's `SendMailOptions`). */
 export interface SmtpMail {
-  from: string;
-  to: string[];
-  cc?: string[];
-  bcc?: string[];
-  replyTo?: string;
+  from: SmtpAddress;
+  to: SmtpAddress[];
+  cc?: SmtpAddress[];
+  bcc?: SmtpAddress[];
+  replyTo?: SmtpAddress;
   subject: string;
   text?: string;
   html?: string;
@@ -21,6 +21,9 @@ export interface SmtpMail {
   messageId?: string;
   signal?: AbortSignal;
 }
+
+/** An address as nodemailer takes it: `local@domain`, or with its display name apart. */
+export type SmtpAddress = string | { name: string; address: string };
 
 /** What nodemailer's SMTP transports resolve `sendMail` with (the fields the adapter reads). */
 export interface SmtpSentInfo {
@@ -217,10 +220,10 @@ export class SmtpEmailAdapter implements EmailAdapter {
   }
 
   #toMail(msg: EmailMessage, signal: AbortSignal | undefined): SmtpMail {
-    const mail: SmtpMail = { from: msg.from, to: msg.to, subject: msg.subject };
-    if (msg.cc && msg.cc.length > 0) mail.cc = msg.cc;
-    if (msg.bcc && msg.bcc.length > 0) mail.bcc = msg.bcc;
-    if (msg.replyTo !== undefined) mail.replyTo = msg.replyTo;
+    const mail: SmtpMail = { from: toAddress(msg.from), to: msg.to.map(toAddress), subject: msg.subject };
+    if (msg.cc && msg.cc.length > 0) mail.cc = msg.cc.map(toAddress);
+    if (msg.bcc && msg.bcc.length > 0) mail.bcc = msg.bcc.map(toAddress);
+    if (msg.replyTo !== undefined) mail.replyTo = toAddress(msg.replyTo);
     if (msg.text !== undefined && msg.text.length > 0) mail.text = msg.text;
     if (msg.html !== undefined && msg.html.length > 0) mail.html = msg.html;
     if (msg.headers !== undefined) {
@@ -258,6 +261,16 @@ export class SmtpEmailAdapter implements EmailAdapter {
     const hash = createHash('sha256').update(key).digest('hex').slice(0, 40);
     return `<${hash}@${domain}>`;
   }
+}
+
+// Validation has parsed every address already (the parse is cached). Sending the Punycode form
+// of an internationalised domain keeps the message deliverable through relays without SMTPUTF8;
+// the display name travels apart, so nodemailer encodes it (RFC 2047) rather than re-parsing it.
+function toAddress(mailbox: string): SmtpAddress {
+  const parsed = parseAddress(mailbox);
+  if (!parsed.ok) return mailbox;
+  const { name, asciiAddress } = parsed.value;
+  return name === undefined ? asciiAddress : { name, address: asciiAddress };
 }
 
 function buildTransporter(options: SmtpEmailAdapterOptions): SmtpTransporter {

@@ -55,6 +55,20 @@ const MAX_LABEL_LENGTH = 63;
  */
 export function parseAddress(input: string): ParseAddressResult {
   if (typeof input !== 'string') return { ok: false, problem: 'not-a-mailbox' };
+  // The same few addresses (the sender above all) come back on every send, and the full RFC
+  // 5322 grammar costs tens of microseconds each: remember recent answers, oldest dropped first.
+  const cached = cache.get(input);
+  if (cached !== undefined) return cached;
+  const result = Object.freeze(parseUncached(input));
+  if (cache.size >= CACHE_SIZE) cache.delete(cache.keys().next().value as string);
+  cache.set(input, result);
+  return result;
+}
+
+const CACHE_SIZE = 1000;
+const cache = new Map<string, ParseAddressResult>();
+
+function parseUncached(input: string): ParseAddressResult {
   if (input.includes('\r') || input.includes('\n')) return { ok: false, problem: 'line-break' };
   // rfc6532 admits UTF-8 in display names and domains; the local part is checked below
   const parsed = emailAddresses.parseOneAddress({ input, rfc6532: true, rejectTLD: true });
@@ -71,14 +85,14 @@ export function parseAddress(input: string): ParseAddressResult {
   if (asciiDomain === undefined) return { ok: false, problem: 'bad-domain' };
   const asciiAddress = `${local}@${asciiDomain}`;
   if (asciiAddress.length > MAX_ADDRESS_LENGTH) return { ok: false, problem: 'too-long' };
-  const value: ParsedAddress = {
+  const value: ParsedAddress = Object.freeze({
     address: `${local}@${domain}`,
     local,
     domain,
     asciiDomain,
     asciiAddress,
     ...(parsed.name !== null && parsed.name.length > 0 ? { name: parsed.name } : {}),
-  };
+  });
   return { ok: true, value };
 }
 

@@ -6,6 +6,22 @@ import type { EmailTestServer, ReceivedAddress, ReceivedMessage } from '@tracks/
 import type { AddressObject, ParsedMail } from 'mailparser';
 import { simpleParser } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
+import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
+
+// smtp-server holds every greeting back 100 ms to catch clients that talk too early. Real relays
+// pause too (postscreen), but here it would force every client timeout above 100 ms: servers
+// made with `greetingDelay: false` (the default for tests) greet at once.
+type ConnectionInternals = {
+  _server: { options: { tracksNoGreetingDelay?: boolean } };
+  _setListeners(callback: () => void): void;
+  connectionReady(): void;
+};
+const connectionPrototype = SMTPConnection.prototype as unknown as ConnectionInternals & { init(): void };
+const originalInit = connectionPrototype.init;
+connectionPrototype.init = function init(this: ConnectionInternals & { init(): void }) {
+  if (this._server.options.tracksNoGreetingDelay) this._setListeners(() => this.connectionReady());
+  else originalInit.call(this);
+};
 
 /** The SMTP command an injected reply answers. */
 export type SmtpStage = 'MAIL' | 'RCPT' | 'DATA';
@@ -36,13 +52,15 @@ export class SmtpTestServer implements EmailTestServer {
   readonly #server: SMTPServer;
   #faults: Faults = freshFaults();
   #received: ReceivedMessage[] = [];
+  #envelopes: { from: string; to: string[] }[] = [];
   #requests = 0;
   #connections = 0;
   #port = 0;
 
-  constructor(options: { auth?: boolean } = {}) {
+  constructor(options: { auth?: boolean; greetingDelay?: boolean } = {}) {
     const auth = options.auth ?? true;
     this.#server = new SMTPServer({
+      ...({ tracksNoGreetingDelay: !(options.greetingDelay ?? false) } as object),
       logger: false,
       disabledCommands: auth ? ['STARTTLS'] : ['STARTTLS', 'AUTH'],
       authOptional: !auth,
@@ -85,6 +103,10 @@ export class SmtpTestServer implements EmailTestServer {
           simpleParser(Buffer.concat(chunks)).then(
             (parsed) => {
               this.#received.push(toReceived(parsed, envelope));
+              this.#envelopes.push({
+                from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+                to: envelope,
+              });
               callback(null, 'Ok: queued');
             },
             (error: Error) => callback(error),
@@ -126,8 +148,14 @@ export class SmtpTestServer implements EmailTestServer {
   reset(): void {
     this.#faults = freshFaults();
     this.#received = [];
+    this.#envelopes = [];
     this.#requests = 0;
     this.#connections = 0;
+  }
+
+  /** Clears faults, keeping records and counters. */
+  clearFaults(): void {
+    this.#faults = freshFaults();
   }
 
   /** Answers `stage` with this reply until reset (or `clearReply`). */
@@ -162,6 +190,10 @@ export class SmtpTestServer implements EmailTestServer {
   }
   received(): ReceivedMessage[] {
     return this.#received;
+  }
+  /** The SMTP envelope (MAIL FROM, RCPT TO) of each accepted message. */
+  envelopes(): { from: string; to: string[] }[] {
+    return this.#envelopes;
   }
   requestCount(): number {
     return this.#requests;
