@@ -86,6 +86,8 @@ export interface SnsSmsAdapterOptions {
 export class SnsSmsAdapter implements SmsAdapter {
   /** Always `sns`. */
   readonly provider = 'sns';
+  /** {@inheritDoc @tracks/sms!SmsAdapter.maxSegments} */
+  readonly maxSegments: number | undefined;
   /** {@inheritDoc @tracks/sms!SmsAdapter.otp} */
   readonly otp: OtpService;
   /** The SNS client in use. */
@@ -94,7 +96,6 @@ export class SnsSmsAdapter implements SmsAdapter {
   readonly #senderId: string | undefined;
   readonly #messageType: SnsSmsType | undefined;
   readonly #otpMessage: OtpMessage;
-  readonly #maxSegments: number | undefined;
   readonly #secrets: readonly (string | undefined)[];
 
   constructor(options: SnsSmsAdapterOptions) {
@@ -107,7 +108,7 @@ export class SnsSmsAdapter implements SmsAdapter {
     this.#senderId = options.senderId;
     this.#messageType = options.messageType;
     this.#otpMessage = options.otpMessage ?? defaultOtpMessage;
-    this.#maxSegments = options.maxSegments;
+    this.maxSegments = options.maxSegments;
     const credentials = options.credentials;
     this.#secrets =
       typeof credentials === 'object' && credentials !== null && 'secretAccessKey' in credentials
@@ -212,8 +213,8 @@ export class SnsSmsAdapter implements SmsAdapter {
   }
 
   #validation(operation: string): { provider: string; operation: string; maxSegments?: number } {
-    return this.#maxSegments === undefined
+    return this.maxSegments === undefined
       ? { provider: this.provider, operation }
-      : { provider: this.provider, operation, maxSegments: this.#maxSegments };
+      : { provider: this.provider, operation, maxSegments: this.maxSegments };
   }
 }

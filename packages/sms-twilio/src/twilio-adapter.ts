@@ -70,12 +70,13 @@ const CODE = /^\d{4,10}$/;
 export class TwilioSmsAdapter implements SmsAdapter {
   /** Always `twilio`. */
   readonly provider = 'twilio';
+  /** {@inheritDoc @tracks/sms!SmsAdapter.maxSegments} */
+  readonly maxSegments: number | undefined;
   /** The twilio client in use. */
   readonly client: TwilioClient;
   readonly #from: string | undefined;
   readonly #messagingServiceSid: string | undefined;
   readonly #verifyServiceSid: string | undefined;
-  readonly #maxSegments: number | undefined;
   readonly #sendLimitRetryAfterMs: number;
   readonly #secrets: readonly (string | undefined)[];
   readonly #ownHttpClient: TwilioHttpClient | undefined;
@@ -84,7 +85,7 @@ export class TwilioSmsAdapter implements SmsAdapter {
     this.#from = options.from;
     this.#messagingServiceSid = options.messagingServiceSid;
     this.#verifyServiceSid = options.verifyServiceSid;
-    this.#maxSegments = options.maxSegments;
+    this.maxSegments = options.maxSegments;
     this.#sendLimitRetryAfterMs = options.sendLimitRetryAfterMs ?? 600_000;
     this.#secrets = [options.authToken];
     if (options.client !== undefined) {
@@ -223,9 +224,9 @@ export class TwilioSmsAdapter implements SmsAdapter {
   }
 
   #validation(): { provider: string; maxSegments?: number } {
-    return this.#maxSegments === undefined
+    return this.maxSegments === undefined
       ? { provider: this.provider }
-      : { provider: this.provider, maxSegments: this.#maxSegments };
+      : { provider: this.provider, maxSegments: this.maxSegments };
   }
 }
 

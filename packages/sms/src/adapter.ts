@@ -49,6 +49,8 @@ export type VerifyResult =
 export interface SmsAdapter {
   /** `sns`, `twilio`, `log`, `memory`, …: names the breaker (`sms:<provider>`). */
   readonly provider: string;
+  /** The adapter's segment cap, when it is not the default of 10: `withResilience` validates with it. */
+  readonly maxSegments?: number | undefined;
   /** Sends `body` to `phone` (E.164 after validation). */
   sendMessage(phone: string, body: string, options?: SmsCallOptions): Promise<SendResult>;
   /** Sends a one-time code to `phone`. */

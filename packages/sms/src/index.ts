@@ -15,6 +15,8 @@ export {
   isRateLimitedError,
   RateLimitedError,
 } from './errors.js';
+export type { FailoverSmsAdapter, SmsFailoverEvent, SmsFailoverOptions } from './failover.js';
+export { failover } from './failover.js';
 export type { LogSmsAdapterOptions, SmsLogger } from './log-adapter.js';
 export { LogSmsAdapter } from './log-adapter.js';
 export type { MemorySmsAdapterOptions, MemorySmsFault, MemorySmsMessage } from './memory-adapter.js';
@@ -28,3 +30,5 @@ export { defaultOtpMessage, provesNotSent, sendIssuedOtp } from './otp-delivery.
 export type { OtpAttemptOutcome, OtpIssueLimits, OtpIssueOutcome, OtpRecord, OtpStore } from './otp-store.js';
 export type { NormalizePhoneOptions } from './phone.js';
 export { isValidPhoneNumber, maskPhoneNumber, normalizePhoneNumber } from './phone.js';
+export type { ResilientSmsAdapter } from './resilience.js';
+export { withResilience } from './resilience.js';

@@ -55,11 +55,12 @@ export interface LogSmsAdapterOptions {
 export class LogSmsAdapter implements SmsAdapter {
   /** Always `log`. */
   readonly provider = 'log';
+  /** {@inheritDoc @tracks/sms!SmsAdapter.maxSegments} */
+  readonly maxSegments: number | undefined;
   /** {@inheritDoc SmsAdapter.otp} */
   readonly otp: OtpService;
   readonly #logger: SmsLogger;
   readonly #otpMessage: OtpMessage;
-  readonly #maxSegments: number | undefined;
 
   constructor(options: LogSmsAdapterOptions = {}) {
     const env = 'nodeEnv' in options ? options.nodeEnv : process.env.NODE_ENV;
@@ -71,7 +72,7 @@ export class LogSmsAdapter implements SmsAdapter {
     this.#logger = options.logger ?? console;
     this.otp = options.otp ?? new OtpService({ secret: randomBytes(32) });
     this.#otpMessage = options.otpMessage ?? defaultOtpMessage;
-    this.#maxSegments = options.maxSegments;
+    this.maxSegments = options.maxSegments;
   }
 
   /** {@inheritDoc SmsAdapter.sendMessage} */
@@ -112,7 +113,7 @@ export class LogSmsAdapter implements SmsAdapter {
   #write(to: string, body: string, kind: 'sms' | 'otp'): SendResult {
     const { segments } = validateSmsBody(body, {
       provider: this.provider,
-      ...(this.#maxSegments === undefined ? {} : { maxSegments: this.#maxSegments }),
+      ...(this.maxSegments === undefined ? {} : { maxSegments: this.maxSegments }),
     });
     const messageId = `log-${randomUUID()}`;
     const masked = maskPhoneNumber(to);

@@ -79,6 +79,8 @@ export interface MemorySmsAdapterOptions {
 export class MemorySmsAdapter implements SmsAdapter {
   /** The provider name (`memory` unless set). */
   readonly provider: string;
+  /** {@inheritDoc @tracks/sms!SmsAdapter.maxSegments} */
+  readonly maxSegments: number | undefined;
   /** {@inheritDoc SmsAdapter.otp} */
   readonly otp: OtpService;
   /** Every message accepted, oldest first. */
@@ -89,13 +91,12 @@ export class MemorySmsAdapter implements SmsAdapter {
   #sequence = 0;
   readonly #faults: (MemorySmsFault | Error)[] = [];
   readonly #otpMessage: OtpMessage;
-  readonly #maxSegments: number | undefined;
 
   constructor(options: MemorySmsAdapterOptions = {}) {
     this.provider = options.provider ?? 'memory';
     this.otp = options.otp ?? new OtpService({ secret: randomBytes(32) });
     this.#otpMessage = options.otpMessage ?? defaultOtpMessage;
-    this.#maxSegments = options.maxSegments;
+    this.maxSegments = options.maxSegments;
     this.latencyMs = options.latencyMs ?? 0;
   }
 
@@ -164,9 +165,9 @@ export class MemorySmsAdapter implements SmsAdapter {
   }
 
   #validation(operation: string): { provider: string; operation: string; maxSegments?: number } {
-    return this.#maxSegments === undefined
+    return this.maxSegments === undefined
       ? { provider: this.provider, operation }
-      : { provider: this.provider, operation, maxSegments: this.#maxSegments };
+      : { provider: this.provider, operation, maxSegments: this.maxSegments };
   }
 
   #record(message: Omit<MemorySmsMessage, 'messageId'>): string {
