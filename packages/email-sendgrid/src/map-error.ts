@@ -1,5 +1,4 @@
-import { isProviderError, ProviderError } from '@tracks/breaker';
-import { parseRetryAfter } from './retry-after.js';
+import { isProviderError, ProviderError, parseRetryAfter } from '@tracks/breaker';
 
 /** What {@link mapSendGridError} needs besides the error. */
 export interface MapSendGridErrorContext {
@@ -133,12 +132,8 @@ export function mapSendGridError(error: unknown, context: MapSendGridErrorContex
 }
 
 function retryAfter(headers: Record<string, string>, now: number): number | undefined {
-  const header = parseRetryAfter(headers['retry-after'], now);
-  if (header !== undefined) return header;
-  // X-RateLimit-Reset is the epoch second at which the window resets
-  const reset = Number(headers['x-ratelimit-reset']);
-  if (Number.isFinite(reset) && reset > 0) return Math.max(0, reset * 1000 - now);
-  return undefined;
+  // Retry-After is a delay or a date; X-RateLimit-Reset the epoch second the window resets at
+  return parseRetryAfter(headers['retry-after'], now) ?? parseRetryAfter(headers['x-ratelimit-reset'], now);
 }
 
 // SendGrid's request fields, in snake case, onto the EmailMessage fields a caller knows
