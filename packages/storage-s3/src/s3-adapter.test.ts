@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
 import { HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { isProviderError } from '@tracks/breaker';
+import { withResilience } from '@tracks/storage';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { S3StorageAdapter, type S3StorageAdapterOptions } from './s3-adapter.js';
 import {
@@ -41,7 +42,8 @@ function faulty(mode: FaultMode, extra: Partial<S3StorageAdapterOptions> = {}): 
       secretAccessKey: SECRET,
       sessionToken: 'session-token-secret-123',
     },
-    requestTimeoutMs: 80,
+    // short only where the server hangs: elsewhere a loaded CI core must not turn answers into timeouts
+    requestTimeoutMs: mode === 'timeout' ? 80 : 5_000,
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
     ...extra,
@@ -217,5 +219,33 @@ describe('S3StorageAdapter options', () => {
     expect(await adapter.client.config.maxAttempts()).toBe(1);
     expect(adapter.client.config.forcePathStyle).toBe(true);
     expect(await adapter.client.config.region()).toBe('eu-west-1');
+  });
+});
+
+describe('S3StorageAdapter with withResilience', () => {
+  it('retries a throttled read through the policy, one SDK attempt each, on the storage:s3 breaker', async () => {
+    const storage = withResilience(faulty('throttled'), { retry: { maxRetries: 2, backoff: () => 0 } });
+    const retries: number[] = [];
+    storage.policy.onRetry((event) => retries.push(event.attempt));
+    expect(await failure(storage.get('k'))).toMatchObject({ kind: 'throttled' });
+    expect(faults.requests).toHaveLength(3);
+    expect(retries).toEqual([1, 2]);
+    expect(storage.policy.breaker?.name).toBe('storage:s3');
+  });
+
+  it('sends a stream once: a put the store already read is not retried', async () => {
+    const storage = withResilience(faulty('transient'), { retry: { maxRetries: 2, backoff: () => 0 } });
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode('once'));
+        controller.close();
+      },
+    });
+    expect(await failure(storage.put('stream', body))).toMatchObject({ kind: 'transient', retryable: false });
+    expect(faults.requests.map((r) => r.method)).toEqual(['PUT']);
+    // a replayable body is sent again
+    faults.requests.length = 0;
+    expect(await failure(storage.put('bytes', 'again'))).toMatchObject({ kind: 'transient' });
+    expect(faults.requests).toHaveLength(3);
   });
 });

@@ -11,6 +11,8 @@ export type { FsStorageAdapterOptions } from './fs-adapter.js';
 export { FsStorageAdapter, mapFsError } from './fs-adapter.js';
 export type { MemoryStorageAdapterOptions, StorageFault } from './memory-adapter.js';
 export { MemoryStorageAdapter } from './memory-adapter.js';
+export type { ResilientStorageAdapter } from './resilience.js';
+export { withResilience } from './resilience.js';
 export type {
   CallOptions,
   ListOptions,
