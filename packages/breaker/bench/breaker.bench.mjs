@@ -196,18 +196,26 @@ async function concurrent(run) {
 }
 
 // --- heap per breaker ------------------------------------------------------------------------
+// heap plus array buffers (a rolling window's buckets live in one), median of three tries
 function heapPerInstance(make, count = 10_000) {
   if (typeof globalThis.gc !== 'function') return Number.NaN;
-  const keep = new Array(count);
-  globalThis.gc();
-  globalThis.gc();
-  const before = process.memoryUsage().heapUsed;
-  for (let i = 0; i < count; i++) keep[i] = make();
-  globalThis.gc();
-  globalThis.gc();
-  const after = process.memoryUsage().heapUsed;
-  do_not_optimize(keep);
-  return (after - before) / count;
+  const used = () => {
+    const m = process.memoryUsage();
+    return m.heapUsed + m.arrayBuffers;
+  };
+  const tries = [];
+  for (let t = 0; t < 3; t++) {
+    const keep = new Array(count);
+    globalThis.gc();
+    globalThis.gc();
+    const before = used();
+    for (let i = 0; i < count; i++) keep[i] = make();
+    globalThis.gc();
+    globalThis.gc();
+    tries.push((used() - before) / count);
+    do_not_optimize(keep);
+  }
+  return median(tries);
 }
 
 // --- run -------------------------------------------------------------------------------------

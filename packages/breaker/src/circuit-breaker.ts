@@ -70,12 +70,9 @@ export class CircuitBreaker<T = unknown> {
   /** Half-open slots given back by probes that outlived `probeTimeout`. */
   #abandoned = 0;
 
-  // created by the first subscription: a breaker nobody watches allocates no listener arrays
-  #stateChanges: Emitter<StateChangeEvent> | undefined;
-  #successes: Emitter<SuccessEvent> | undefined;
-  #failures: Emitter<FailureEvent> | undefined;
-  #exclusions: Emitter<ExclusionEvent> | undefined;
-  #rejections: Emitter<RejectEvent> | undefined;
+  // created by the first subscription: a breaker nobody watches allocates no emitter, and
+  // keeps one field for all five (memory per breaker counts when there are thousands)
+  #observers: Observers | undefined;
 
   static {
     allowCall = (breaker) => breaker.#allow();
@@ -208,32 +205,32 @@ export class CircuitBreaker<T = unknown> {
 
   /** Listens to state changes (`{ name, from, to }`); returns the disposer. */
   onStateChange(listener: Listener<StateChangeEvent>): Disposer {
-    this.#stateChanges ??= new Emitter();
-    return this.#stateChanges.on(listener);
+    this.#observers ??= new Observers();
+    return this.#observers.stateChanges.on(listener);
   }
 
   /** Listens to calls that counted as successes (`{ name, state, durationMs }`); returns the disposer. */
   onSuccess(listener: Listener<SuccessEvent>): Disposer {
-    this.#successes ??= new Emitter();
-    return this.#successes.on(listener);
+    this.#observers ??= new Observers();
+    return this.#observers.successes.on(listener);
   }
 
   /** Listens to calls that failed (`{ name, state, error }`); returns the disposer. */
   onFailure(listener: Listener<FailureEvent>): Disposer {
-    this.#failures ??= new Emitter();
-    return this.#failures.on(listener);
+    this.#observers ??= new Observers();
+    return this.#observers.failures.on(listener);
   }
 
   /** Listens to calls whose error was excluded (`{ name, state, error }`); returns the disposer. */
   onExclusion(listener: Listener<ExclusionEvent>): Disposer {
-    this.#exclusions ??= new Emitter();
-    return this.#exclusions.on(listener);
+    this.#observers ??= new Observers();
+    return this.#observers.exclusions.on(listener);
   }
 
   /** Listens to rejected calls (`{ name, reason: 'open' | 'too-many-requests' }`); returns the disposer. */
   onReject(listener: Listener<RejectEvent>): Disposer {
-    this.#rejections ??= new Emitter();
-    return this.#rejections.on(listener);
+    this.#observers ??= new Observers();
+    return this.#observers.rejections.on(listener);
   }
 
   #allow(): (error?: unknown) => void {
@@ -279,7 +276,7 @@ export class CircuitBreaker<T = unknown> {
   // Success path: no clock reading. A success never trips the breaker, so counting it in a fixed
   // window that has just expired is harmless — the next access clears that window anyway.
   #succeed(generation: number, ticket: number, state: State, startedAt: number): void {
-    const successes = this.#successes;
+    const successes = this.#observers?.successes;
     if (successes?.active) successes.emit({ name: this.name, state, durationMs: this.#now() - startedAt });
     if (generation !== this.#generation) return; // the window this call counted toward is gone
     if (this.#state === State.Closed) {
@@ -306,14 +303,14 @@ export class CircuitBreaker<T = unknown> {
       return;
     }
     if (excluded) {
-      const exclusions = this.#exclusions;
+      const exclusions = this.#observers?.exclusions;
       if (exclusions?.active) exclusions.emit({ name: this.name, state, error });
       if (generation !== this.#generation) return;
       if (this.#state === State.Closed) this.#counts.onExclusion(ticket);
       else if (this.#state === State.HalfOpen && this.#releaseProbe(ticket)) this.#counts.onExclusion(0);
       return;
     }
-    const failures = this.#failures;
+    const failures = this.#observers?.failures;
     if (failures?.active) failures.emit({ name: this.name, state, error });
     // a failure may trip the breaker, so it is judged against the window of now, as gobreaker does
     const now = this.#now();
@@ -337,7 +334,7 @@ export class CircuitBreaker<T = unknown> {
 
   #reject(ticket: number): Error {
     const open = ticket === REJECTED_OPEN;
-    const rejections = this.#rejections;
+    const rejections = this.#observers?.rejections;
     if (rejections?.active) rejections.emit({ name: this.name, reason: open ? 'open' : 'too-many-requests' });
     if (open) {
       const retryAfterMs = this.#isolated
@@ -396,7 +393,7 @@ export class CircuitBreaker<T = unknown> {
         // observers never change the breaker's course
       }
     }
-    this.#stateChanges?.emit({ name: this.name, from, to });
+    this.#observers?.stateChanges.emit({ name: this.name, from, to });
   }
 
   #newGeneration(now: number): void {
@@ -445,6 +442,14 @@ export class CircuitBreaker<T = unknown> {
     }
     return false;
   }
+}
+
+class Observers {
+  readonly stateChanges: Emitter<StateChangeEvent> = new Emitter();
+  readonly successes: Emitter<SuccessEvent> = new Emitter();
+  readonly failures: Emitter<FailureEvent> = new Emitter();
+  readonly exclusions: Emitter<ExclusionEvent> = new Emitter();
+  readonly rejections: Emitter<RejectEvent> = new Emitter();
 }
 
 function succeeded<R>(value: R): ExecuteResult<R> {
