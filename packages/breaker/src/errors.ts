@@ -40,8 +40,12 @@ export interface ProviderErrorOptions {
    * @default true for `transient`, `throttled` and `timeout`; false otherwise
    */
   retryable?: boolean;
-  /** How long the provider asked us to wait before trying again, in ms. */
-  retryAfterMs?: number;
+  /**
+   * How long the provider asked us to wait before trying again, in ms. `undefined` is accepted so
+   * that `retryAfterMs: parseRetryAfter(header)` reads naturally.
+   * @default undefined (no hint: a retry uses its backoff)
+   */
+  retryAfterMs?: number | undefined;
   /** The HTTP status or SMTP reply code, when there was one. */
   status?: number;
   /** The underlying error. It is summarized with {@link summarizeError}; the object itself is dropped. */
@@ -90,9 +94,14 @@ export class ProviderError extends Error {
     super(redact(options.message ?? defaultMessage(options, summary, retryable), secrets));
     this.name = 'ProviderError';
     this.kind = options.kind;
-    this.scope = options.scope ?? (options.kind === 'invalid' || options.kind === 'permanent' ? 'message' : 'provider');
+    this.scope =
+      options.scope ?? (options.kind === 'invalid' || options.kind === 'permanent' ? 'message' : 'provider');
     this.retryable = retryable;
-    if (options.retryAfterMs !== undefined && Number.isFinite(options.retryAfterMs) && options.retryAfterMs >= 0) {
+    if (
+      options.retryAfterMs !== undefined &&
+      Number.isFinite(options.retryAfterMs) &&
+      options.retryAfterMs >= 0
+    ) {
       this.retryAfterMs = Math.ceil(options.retryAfterMs);
     }
     this.provider = options.provider;
@@ -100,7 +109,12 @@ export class ProviderError extends Error {
     if (options.status !== undefined) this.status = options.status;
     if (options.field !== undefined) this.field = options.field;
     if (summary !== undefined) {
-      Object.defineProperty(this, 'cause', { value: summary, enumerable: false, writable: false, configurable: true });
+      Object.defineProperty(this, 'cause', {
+        value: summary,
+        enumerable: false,
+        writable: false,
+        configurable: true,
+      });
     }
     Object.defineProperty(this, providerErrorBrand, { value: true });
   }
@@ -135,7 +149,11 @@ Object.defineProperty(ProviderError.prototype, inspectCustom, {
 
 /** True for a {@link ProviderError} from any copy of this package. */
 export function isProviderError(error: unknown): error is ProviderError {
-  return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[providerErrorBrand] === true;
+  return (
+    typeof error === 'object' &&
+    error !== null &&
+    (error as Record<symbol, unknown>)[providerErrorBrand] === true
+  );
 }
 
 /**
@@ -144,7 +162,11 @@ export function isProviderError(error: unknown): error is ProviderError {
  * are never retried and never fail over.
  */
 export function isMessageScoped(error: unknown): boolean {
-  return isProviderError(error) && error.scope === 'message' && (error.kind === 'invalid' || error.kind === 'permanent');
+  return (
+    isProviderError(error) &&
+    error.scope === 'message' &&
+    (error.kind === 'invalid' || error.kind === 'permanent')
+  );
 }
 
 /**
@@ -160,7 +182,10 @@ export function summarizeError(error: unknown, secrets: readonly string[] = []):
     string,
     unknown
   >;
-  const response = (typeof e.response === 'object' && e.response !== null ? e.response : {}) as Record<string, unknown>;
+  const response = (typeof e.response === 'object' && e.response !== null ? e.response : {}) as Record<
+    string,
+    unknown
+  >;
   const summary: {
     name?: string;
     code?: string | number;
@@ -171,11 +196,18 @@ export function summarizeError(error: unknown, secrets: readonly string[] = []):
   if (typeof e.name === 'string') summary.name = e.name;
   const code = e.code ?? e.Code;
   if (typeof code === 'string' || typeof code === 'number') summary.code = code;
-  const status = firstNumber(metadata.httpStatusCode, e.status, e.statusCode, e.responseCode, response.status);
+  const status = firstNumber(
+    metadata.httpStatusCode,
+    e.status,
+    e.statusCode,
+    e.responseCode,
+    response.status,
+  );
   if (status !== undefined) summary.status = status;
   const requestId = metadata.requestId ?? e.requestId ?? e.RequestId;
   if (typeof requestId === 'string') summary.requestId = requestId;
-  if (typeof e.message === 'string' && e.message.length > 0) summary.message = redact(truncate(e.message), secrets);
+  if (typeof e.message === 'string' && e.message.length > 0)
+    summary.message = redact(truncate(e.message), secrets);
   return summary;
 }
 
@@ -190,7 +222,11 @@ function defaultRetryable(kind: ProviderErrorKind): boolean {
   return kind === 'transient' || kind === 'throttled' || kind === 'timeout';
 }
 
-function defaultMessage(options: ProviderErrorOptions, summary: ErrorSummary | undefined, retryable: boolean): string {
+function defaultMessage(
+  options: ProviderErrorOptions,
+  summary: ErrorSummary | undefined,
+  retryable: boolean,
+): string {
   const detail = summary?.message ?? summary?.name;
   const what = `${options.provider} ${options.operation} failed (${options.kind}${options.field ? `, field ${options.field}` : ''})`;
   const next =

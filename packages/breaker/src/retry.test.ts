@@ -131,7 +131,7 @@ describe('retry', () => {
         kind: 'throttled',
         provider: 'test',
         operation: 'send',
-        retryAfterMs: parseRetryAfter(header, clock.now())!,
+        retryAfterMs: parseRetryAfter(header, clock.now()),
       });
     });
     await retry(fn, { ...clock, backoff: noJitter });
