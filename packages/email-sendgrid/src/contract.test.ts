@@ -3,7 +3,9 @@ import { describeEmailAdapterContract } from '@tracks/email/testing';
 import { SendGridEmailAdapter } from './sendgrid-email-adapter.js';
 import { rateLimitHeaders, type SendGridTestServer, startSendGridServer } from './test-server.js';
 
-const TIMEOUT_MS = 200;
+// every send of the suite runs with it, so it must survive a busy CI machine; the hang and abort
+// checks cost about this much each
+const TIMEOUT_MS = 500;
 const API_KEY = 'SG.tracks-test.key';
 
 function sendGridHarness(): EmailAdapterHarness {
