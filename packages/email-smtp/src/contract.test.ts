@@ -3,7 +3,9 @@ import { SmtpEmailAdapter } from './smtp-email-adapter.js';
 import { SmtpTestServer, TEST_PASSWORD, TEST_USER } from './test/smtp-test-server.js';
 
 // Real SMTP over 127.0.0.1: nodemailer's pooled transport against smtp-server with AUTH.
-const TIMEOUT_MS = 100;
+// Small, but with room for a busy CI machine: a healthy exchange that stalls past it would be
+// reported as a timeout and fail the plain cases.
+const TIMEOUT_MS = 250;
 const server = new SmtpTestServer();
 let adapter: SmtpEmailAdapter | undefined;
 
@@ -24,6 +26,8 @@ describeEmailAdapterContract('smtp', {
   },
   async teardown() {
     await adapter?.close();
+    // a late message from this test must not land in the next test's records
+    await server.drained(1000);
   },
   async close() {
     await server.close();

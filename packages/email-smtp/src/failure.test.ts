@@ -9,7 +9,7 @@ import { SmtpEmailAdapter } from './smtp-email-adapter.js';
 import { FaultProxy } from './test/fault-proxy.js';
 import { SmtpTestServer, TEST_PASSWORD, TEST_USER } from './test/smtp-test-server.js';
 
-const SOCKET_TIMEOUT_MS = 80;
+const SOCKET_TIMEOUT_MS = 200;
 // what a failing send may take beyond the socket timeout on a loaded CI machine
 const SLACK_MS = 400;
 

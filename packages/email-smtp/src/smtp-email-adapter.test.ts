@@ -77,6 +77,11 @@ describe('SmtpEmailAdapter', () => {
     const result = await smtp.send(msg);
     expect(result.provider).toBe('relay');
     expect(server.received()).toHaveLength(1);
+    // the transporter belongs to whoever made it: close() leaves it usable
+    await smtp.close();
+    await transporter.sendMail({ from: 'a@example.com', to: ['b@example.com'], subject: 's', text: 't' });
+    expect(server.received()).toHaveLength(2);
+    transporter.close();
   });
 
   it('derives the Message-ID from idempotencyKey, the same for the same key', async () => {

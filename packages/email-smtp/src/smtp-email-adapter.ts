@@ -54,8 +54,8 @@ export interface SmtpAuth {
 /** Options of {@link SmtpEmailAdapter}: a configured `transporter`, or the settings to build one. */
 export interface SmtpEmailAdapterOptions {
   /**
-   * A configured nodemailer transporter. When given, the connection settings below are ignored
-   * and `close()` closes it.
+   * A configured nodemailer transporter. When given, the connection settings below are ignored,
+   * and `close()` leaves it open: whoever made it closes it (as with a shared SDK client).
    */
   transporter?: SmtpTransporter;
   /**
@@ -110,7 +110,8 @@ export interface SmtpEmailAdapterOptions {
   connectionTimeoutMs?: number;
   /**
    * How long to wait for the server's greeting once connected, in ms. A timeout here is
-   * `transient`: nothing was sent.
+   * `transient`: nothing was sent. Capped at 80 % of `socketTimeoutMs`, so that the greeting
+   * timeout, not the idle socket's, reports a server that never greets.
    * @default 10000
    */
   greetingTimeoutMs?: number;
@@ -160,6 +161,7 @@ export class SmtpEmailAdapter implements EmailAdapter {
   /** What one message may hold. */
   readonly limits: EmailLimits;
   readonly #transporter: SmtpTransporter;
+  readonly #ownsTransporter: boolean;
   readonly #secrets: readonly string[];
   readonly #messageIdDomain: string | undefined;
   #closed = false;
@@ -177,6 +179,7 @@ export class SmtpEmailAdapter implements EmailAdapter {
           Buffer.from(auth.pass).toString('base64'),
         ]
       : [];
+    this.#ownsTransporter = options.transporter === undefined;
     this.#transporter = options.transporter ?? buildTransporter(options);
   }
 
@@ -212,11 +215,14 @@ export class SmtpEmailAdapter implements EmailAdapter {
       : { provider: this.provider, messageId };
   }
 
-  /** Closes the pool (idle connections at once, busy ones after their message). */
+  /**
+   * Closes the pool the adapter built (idle connections at once, busy ones after their
+   * message); a transporter passed in is left open. Later sends are refused.
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#transporter.close();
+    if (this.#ownsTransporter) this.#transporter.close();
   }
 
   #toMail(msg: EmailMessage, signal: AbortSignal | undefined): SmtpMail {
@@ -276,6 +282,7 @@ function toAddress(mailbox: string): SmtpAddress {
 function buildTransporter(options: SmtpEmailAdapterOptions): SmtpTransporter {
   const pool = options.pool ?? true;
   const secure = options.secure ?? false;
+  const socketTimeout = options.socketTimeoutMs ?? 30_000;
   const settings = {
     host: options.host ?? 'localhost',
     port: options.port ?? (secure ? 465 : 587),
@@ -283,8 +290,13 @@ function buildTransporter(options: SmtpEmailAdapterOptions): SmtpTransporter {
     requireTLS: options.requireTLS ?? false,
     ignoreTLS: options.ignoreTLS ?? false,
     connectionTimeout: options.connectionTimeoutMs ?? 10_000,
-    greetingTimeout: options.greetingTimeoutMs ?? 10_000,
-    socketTimeout: options.socketTimeoutMs ?? 30_000,
+    // The socket's idle timer runs while the greeting is awaited too; if it fired first, a server
+    // that never greeted (nothing sent) would read as an ambiguous timeout. Keep it the later one.
+    greetingTimeout: Math.max(
+      1,
+      Math.min(options.greetingTimeoutMs ?? 10_000, Math.floor(socketTimeout * 0.8)),
+    ),
+    socketTimeout,
     // nodemailer's debug output holds the AUTH exchange: never log it
     logger: false,
     debug: false,

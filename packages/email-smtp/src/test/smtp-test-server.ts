@@ -19,7 +19,8 @@ type ConnectionInternals = {
 const connectionPrototype = SMTPConnection.prototype as unknown as ConnectionInternals & { init(): void };
 const originalInit = connectionPrototype.init;
 connectionPrototype.init = function init(this: ConnectionInternals & { init(): void }) {
-  if (this._server.options.tracksNoGreetingDelay) this._setListeners(() => this.connectionReady());
+  if (this._server.options.tracksNoGreetingDelay)
+    this._setListeners(() => setImmediate(() => this.connectionReady()));
   else originalInit.call(this);
 };
 
@@ -138,6 +139,14 @@ export class SmtpTestServer implements EmailTestServer {
   /** Client connections open right now. */
   get openConnections(): number {
     return (this.#server as unknown as { connections: Set<unknown> }).connections.size;
+  }
+
+  /** Resolves once no client connection is open (or after `withinMs`, whichever is first). */
+  async drained(withinMs: number): Promise<void> {
+    const deadline = performance.now() + withinMs;
+    while (this.openConnections > 0 && performance.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
   }
 
   async close(): Promise<void> {
