@@ -1,0 +1,211 @@
+#!/usr/bin/env node
+// Load check (not a test): 200 concurrent senders for 20 s against the demo's embedded SMTP sink
+// while the email provider is made to hang. The demo runs in its own process, as `pnpm demo`
+// starts it; this process only generates load and measures.
+//
+//   node apps/demo/bench/load.mjs [--senders 200] [--seconds 20]
+//
+// Asserts: /healthz p99 under 50 ms during the run, memory flat (heap after GC within 20 % of
+// its level once the breaker settled), nothing left behind afterwards (no held calls, no event
+// streams, the same kinds and counts of active handles as before the run, give or take sockets
+// of the pooled SMTP transport).
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import http from 'node:http';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const { values } = parseArgs({
+  options: { senders: { type: 'string', default: '200' }, seconds: { type: 'string', default: '20' } },
+});
+const SENDERS = Number(values.senders);
+const SECONDS = Number(values.seconds);
+const main = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'main.js');
+
+const server = spawn(process.execPath, ['--expose-gc', main], {
+  env: {
+    ...process.env,
+    PORT: '0',
+    LOG_LEVEL: 'warn',
+    STORAGE_FS_ROOT: join(process.env.TMPDIR ?? '/tmp', 'tracks-bench'),
+  },
+  stdio: ['ignore', 'pipe', 'inherit'],
+});
+let out = '';
+server.stdout.setEncoding('utf8');
+const base = await new Promise((resolve, reject) => {
+  server.stdout.on('data', (chunk) => {
+    out += chunk;
+    const match = /listening on (http:\/\/[^\s]+)/.exec(out);
+    if (match) resolve(match[1]);
+  });
+  server.once('exit', (code) => reject(new Error(`the demo exited (${code}) before listening`)));
+});
+// keep draining the child's stdout (warn-level log lines) so it never blocks on a full pipe
+server.stdout.resume();
+const { hostname, port } = new URL(base);
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: SENDERS + 8 });
+const probeAgent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+
+function request(method, path, body, useAgent = agent) {
+  return new Promise((resolve, reject) => {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const req = http.request(
+      {
+        host: hostname,
+        port,
+        method,
+        path,
+        agent: useAgent,
+        headers: payload
+          ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }
+          : {},
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk) => {
+          text += chunk;
+        });
+        res.on('end', () => resolve({ status: res.statusCode, text }));
+      },
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+const runtime = async () => JSON.parse((await request('GET', '/api/runtime?gc=1')).text);
+const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+const mib = (bytes) => (bytes / 1024 / 1024).toFixed(1);
+
+// warm-up: real sends through the pooled SMTP transport into the sink
+for (let i = 0; i < 50; i++) {
+  await request('POST', '/api/email', { to: 'warm@example.com', subject: `warm ${i}`, text: 'x' });
+}
+const before = await runtime();
+
+await request('POST', '/api/faults', { service: 'email', failureRate: 0, hang: true });
+const statuses = new Map();
+let sent = 0;
+let stop = false;
+const deadline = Date.now() + SECONDS * 1000;
+
+async function sender(id) {
+  let n = 0;
+  while (!stop && Date.now() < deadline) {
+    const { status } = await request('POST', '/api/email', {
+      to: `load${id}@example.com`,
+      subject: `load ${n++}`,
+      text: 'x',
+    });
+    statuses.set(status, (statuses.get(status) ?? 0) + 1);
+    sent += 1;
+  }
+}
+
+const health = [];
+async function prober() {
+  while (!stop && Date.now() < deadline) {
+    const started = performance.now();
+    const { status } = await request('GET', '/healthz', undefined, probeAgent);
+    if (status !== 200) throw new Error(`/healthz answered ${status}`);
+    health.push(performance.now() - started);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+const samples = [];
+const sampler = setInterval(async () => {
+  const r = await runtime().catch(() => undefined);
+  if (r)
+    samples.push({
+      t: Math.round((Date.now() - (deadline - SECONDS * 1000)) / 1000),
+      heap: r.memory.heapUsed,
+      rss: r.memory.rss,
+    });
+}, 2000);
+
+const started = Date.now();
+await Promise.all([...Array.from({ length: SENDERS }, (_, i) => sender(i)), prober()]);
+stop = true;
+clearInterval(sampler);
+const elapsed = (Date.now() - started) / 1000;
+
+// afterwards: release the hang, let the last timed-out calls settle, then look for leftovers
+await request('POST', '/api/faults', { service: 'email', failureRate: 0, hang: false });
+await new Promise((resolve) => setTimeout(resolve, 3000));
+agent.destroy();
+const after = await runtime();
+
+health.sort((a, b) => a - b);
+const settled = samples.filter((s) => s.t >= 4);
+const heapFirst = settled[0]?.heap ?? before.memory.heapUsed;
+const heapMax = Math.max(...settled.map((s) => s.heap));
+const heapLast = settled.at(-1)?.heap ?? heapFirst;
+const p99 = percentile(health, 99);
+const resourceDiff = Object.fromEntries(
+  [...new Set([...Object.keys(before.activeResources), ...Object.keys(after.activeResources)])]
+    .map((k) => [k, (after.activeResources[k] ?? 0) - (before.activeResources[k] ?? 0)])
+    .filter(([, d]) => d !== 0),
+);
+
+const report = {
+  node: process.version,
+  senders: SENDERS,
+  seconds: Number(elapsed.toFixed(1)),
+  requests: sent,
+  requestsPerSecond: Math.round(sent / elapsed),
+  statuses: Object.fromEntries(statuses),
+  healthz: {
+    probes: health.length,
+    p50Ms: Number(percentile(health, 50).toFixed(2)),
+    p99Ms: Number(p99.toFixed(2)),
+    maxMs: Number(health.at(-1).toFixed(2)),
+  },
+  heapMiB: {
+    before: mib(before.memory.heapUsed),
+    settled: mib(heapFirst),
+    max: mib(heapMax),
+    last: mib(heapLast),
+    after: mib(after.memory.heapUsed),
+  },
+  rssMiB: {
+    before: mib(before.memory.rss),
+    max: mib(Math.max(...samples.map((s) => s.rss))),
+    after: mib(after.memory.rss),
+  },
+  after: {
+    faultsHeld: after.faultsHeld,
+    eventStreams: after.eventStreams,
+    activeResourcesChange: resourceDiff,
+  },
+};
+console.log(JSON.stringify(report, null, 2));
+
+const problems = [];
+if (p99 >= 50) problems.push(`/healthz p99 ${p99.toFixed(1)} ms is not under 50 ms`);
+if (heapLast > heapFirst * 1.2 + 2 * 1024 * 1024)
+  problems.push(`heap grew from ${mib(heapFirst)} to ${mib(heapLast)} MiB`);
+if (after.memory.heapUsed > before.memory.heapUsed * 1.2 + 4 * 1024 * 1024) {
+  problems.push(
+    `heap after the run ${mib(after.memory.heapUsed)} MiB vs ${mib(before.memory.heapUsed)} MiB before`,
+  );
+}
+if (after.faultsHeld !== 0) problems.push(`${after.faultsHeld} calls still held by the fault layer`);
+if (after.eventStreams !== 0) problems.push(`${after.eventStreams} event streams still open`);
+if ((resourceDiff.Timeout ?? 0) > 0) problems.push(`${resourceDiff.Timeout} timers left behind`);
+if ((statuses.get(202) ?? 0) > 0) problems.push('a send succeeded while the provider hung');
+
+server.kill('SIGTERM');
+const [code] = await once(server, 'exit');
+if (code !== 0) problems.push(`the demo exited ${code} on SIGTERM`);
+probeAgent.destroy();
+
+if (problems.length > 0) {
+  console.error(`load check FAILED:\n- ${problems.join('\n- ')}`);
+  process.exit(1);
+}
+console.log('load check passed');

@@ -1,0 +1,315 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call, type ManualClock, manualClock, type RunningDemo, startDemo } from './helpers.js';
+
+// The HTTP API against the real server on an ephemeral port, with the embedded providers:
+// SMTP to the in-process sink, SMS to the log adapter, files under a temp folder.
+
+describe('demo API', () => {
+  let demo: RunningDemo;
+  let clock: ManualClock;
+  let url: string;
+
+  beforeAll(async () => {
+    clock = manualClock();
+    // presets' own open periods (120 s for email): the test moves the breakers' clock instead of waiting
+    demo = await startDemo({ RETRY_MAX_ELAPSED_MS: '500' }, { now: clock.now });
+    url = demo.url;
+  });
+  afterAll(async () => {
+    await demo?.close();
+  });
+
+  describe('health', () => {
+    it('answers /healthz and /readyz', async () => {
+      expect(await call(url, 'GET', '/healthz')).toMatchObject({ status: 200, body: { status: 'ok' } });
+      expect(await call(url, 'GET', '/readyz')).toMatchObject({ status: 200, body: { status: 'ready' } });
+    });
+
+    it('serves the dashboard, its script and its styles', async () => {
+      const page = await fetch(`${url}/`);
+      expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+      expect(await page.text()).toContain('<title>tracks demo');
+      expect((await fetch(`${url}/app.js`)).headers.get('content-type')).toMatch(/javascript/);
+      expect((await fetch(`${url}/style.css`)).headers.get('content-type')).toMatch(/^text\/css/);
+    });
+
+    it('answers unknown routes with a JSON 404', async () => {
+      expect(await call(url, 'GET', '/nope')).toMatchObject({
+        status: 404,
+        body: { error: 'no route for GET /nope' },
+      });
+    });
+
+    it('describes what is wired', async () => {
+      const { body } = await call(url, 'GET', '/api/info');
+      expect(body).toMatchObject({
+        services: {
+          email: { wired: true, providers: ['smtp'] },
+        },
+        inbox: true,
+        faultsEnabled: true,
+      });
+    });
+  });
+
+  describe('POST /api/email', () => {
+    it('sends through SMTP to the embedded sink: 202 and the mail in the inbox', async () => {
+      const response = await call(url, 'POST', '/api/email', {
+        to: 'ada@example.com',
+        subject: 'Hello ✓',
+        text: 'hi',
+        html: '<p>hi</p>',
+      });
+      expect(response.status).toBe(202);
+      expect(response.body).toEqual({ provider: 'smtp', messageId: expect.any(String) });
+      const inbox = await call(url, 'GET', '/api/inbox');
+      expect(inbox.status).toBe(200);
+      expect(inbox.body[0]).toMatchObject({
+        subject: 'Hello ✓',
+        to: ['ada@example.com'],
+        from: 'tracks@demo.localhost',
+        html: '<p>hi</p>',
+      });
+    });
+
+    it.each([
+      ['to', { subject: 's', text: 't' }],
+      ['to', { to: [], subject: 's', text: 't' }],
+      ['to[0]', { to: 'not an address', subject: 's', text: 't' }],
+      ['subject', { to: 'a@example.com', subject: 'x\r\nBcc: victim@example.com', text: 't' }],
+      ['text', { to: 'a@example.com', subject: 's' }],
+      ['subject', { to: 'a@example.com', subject: 5, text: 't' }],
+      ['cc', { to: 'a@example.com', subject: 's', text: 't', cc: 'x@example.com' }],
+      ['to', { to: Array.from({ length: 51 }, (_, i) => `u${i}@example.com`), subject: 's', text: 't' }],
+    ])('refuses invalid input with 400 naming the field %s', async (field, body) => {
+      const response = await call(url, 'POST', '/api/email', body);
+      expect(response.status).toBe(400);
+      expect(response.body).toMatchObject({ error: expect.any(String), field });
+    });
+
+    it('refuses a body that is not JSON, and one over the size limit', async () => {
+      const bad = await call(url, 'POST', '/api/email', '{"to":', { 'content-type': 'application/json' });
+      expect(bad.status).toBe(400);
+      expect(bad.body).toMatchObject({ error: expect.any(String) });
+      const big = await call(url, 'POST', '/api/email', {
+        to: 'a@example.com',
+        subject: 's',
+        text: 'x'.repeat(300_000),
+      });
+      expect(big.status).toBe(413);
+      expect(big.body).toMatchObject({ error: expect.stringMatching(/too large/i) });
+      const array = await call(url, 'POST', '/api/email', [1, 2]);
+      expect(array).toMatchObject({ status: 400, body: { error: 'the request body must be a JSON object' } });
+    });
+  });
+
+  describe('faults and the email breaker', () => {
+    it('validates fault settings', async () => {
+      expect(await call(url, 'POST', '/api/faults', { service: 'fax', failureRate: 1 })).toMatchObject({
+        status: 400,
+        body: { field: 'service' },
+      });
+      expect(await call(url, 'POST', '/api/faults', { service: 'email', failureRate: 2 })).toMatchObject({
+        status: 400,
+        body: { field: 'failureRate' },
+      });
+      expect(
+        await call(url, 'POST', '/api/faults', { service: 'email', failureRate: 0, provider: 'ses' }),
+      ).toMatchObject({ status: 400, body: { field: 'provider' } });
+    });
+
+    it('trips under 100 % failures, rejects with 503 and Retry-After, and recovers through half-open', async () => {
+      const events = await openEventStream(url);
+      try {
+        const set = await call(url, 'POST', '/api/faults', { service: 'email', failureRate: 1 });
+        expect(set).toMatchObject({
+          status: 200,
+          body: { service: 'email', provider: 'smtp', failureRate: 1, latencyMs: 0, hang: false },
+        });
+        const mail = { to: 'ada@example.com', subject: 'during the outage', text: 't' };
+
+        const failing = await call(url, 'POST', '/api/email', mail);
+        expect(failing.status).toBe(503);
+        expect(Number(failing.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+        expect(failing.body.error).toMatch(/injected fault/);
+
+        let open = failing;
+        for (let i = 0; i < 5 && !/circuit breaker is open|breaker .*is open/.test(open.body.error); i++) {
+          open = await call(url, 'POST', '/api/email', mail);
+          expect(open.status).toBe(503);
+        }
+        expect(open.body.error).toMatch(/email:smtp circuit breaker is open/);
+        // the email preset stays open 120 s on the injected clock
+        expect(Number(open.headers.get('retry-after'))).toBe(120);
+
+        const breakers = await call(url, 'GET', '/api/breakers');
+        const email = breakers.body.find((b: { name: string }) => b.name === 'email:smtp');
+        expect(email).toMatchObject({
+          service: 'email',
+          provider: 'smtp',
+          state: 'open',
+          retryAfterMs: 120_000,
+        });
+        expect(email.counts).toMatchObject({ requests: 0 });
+
+        await call(url, 'POST', '/api/faults', { service: 'email', failureRate: 0 });
+        clock.advance(60_000);
+        const later = await call(url, 'POST', '/api/email', mail);
+        expect(later.status).toBe(503);
+        expect(Number(later.headers.get('retry-after'))).toBe(60);
+
+        clock.advance(60_000);
+        const probing = await call(url, 'GET', '/api/breakers');
+        expect(probing.body.find((b: { name: string }) => b.name === 'email:smtp')).toMatchObject({
+          state: 'half-open',
+        });
+        for (let i = 0; i < 5; i++) {
+          expect((await call(url, 'POST', '/api/email', { ...mail, subject: `probe ${i}` })).status).toBe(
+            202,
+          );
+        }
+        const closed = await call(url, 'GET', '/api/breakers');
+        expect(closed.body.find((b: { name: string }) => b.name === 'email:smtp')).toMatchObject({
+          state: 'closed',
+        });
+
+        const transitions = await events.until((list) => list.filter((e) => e.event === 'state').length >= 3);
+        expect(
+          transitions.filter((e) => e.event === 'state').map((e) => [e.data.name, e.data.from, e.data.to]),
+        ).toEqual([
+          ['email:smtp', 'closed', 'open'],
+          ['email:smtp', 'open', 'half-open'],
+          ['email:smtp', 'half-open', 'closed'],
+        ]);
+        expect(transitions.some((e) => e.event === 'call' && e.data.outcome === 'failure')).toBe(true);
+        expect(transitions.some((e) => e.event === 'call' && e.data.outcome === 'rejected')).toBe(true);
+
+        const logged = demo.logs
+          .filter((line) => line.breaker === 'email:smtp')
+          .map((line) => [line.to, line.level]);
+        expect(logged).toEqual([
+          ['open', 50],
+          ['half-open', 40],
+          ['closed', 30],
+        ]);
+      } finally {
+        events.close();
+      }
+    });
+
+    it('holds calls under `hang` until the provider timeout, then answers 503', async () => {
+      const hung = await startDemo({ PROVIDER_TIMEOUT_MS: '50', RETRY_MAX_ELAPSED_MS: '100' });
+      try {
+        await call(hung.url, 'POST', '/api/faults', { service: 'email', failureRate: 0, hang: true });
+        const started = performance.now();
+        const response = await call(hung.url, 'POST', '/api/email', {
+          to: 'a@example.com',
+          subject: 's',
+          text: 't',
+        });
+        expect(response.status).toBe(503);
+        expect(response.headers.get('retry-after')).not.toBeNull();
+        expect(performance.now() - started).toBeLessThan(1000);
+        expect(hung.app.faults.held).toBe(0);
+        // liveness and readiness are untouched by a provider outage
+        expect((await call(hung.url, 'GET', '/readyz')).status).toBe(200);
+      } finally {
+        await hung.close();
+      }
+    });
+  });
+
+  describe('GET /metrics', () => {
+    it('exposes the breaker state and request families per provider', async () => {
+      const response = await fetch(`${url}/metrics`);
+      expect(response.headers.get('content-type')).toMatch(/^text\/plain/);
+      const text = await response.text();
+      expect(text).toMatch(/^circuit_breaker_state\{service="email:smtp"\} 0$/m);
+      expect(text).toMatch(
+        /^circuit_breaker_requests_total\{service="email:smtp",result="success"\} [1-9]\d*$/m,
+      );
+      expect(text).toMatch(
+        /^circuit_breaker_requests_total\{service="email:smtp",result="failure"\} [1-9]\d*$/m,
+      );
+      expect(text).toMatch(
+        /^circuit_breaker_requests_total\{service="email:smtp",result="rejected_open"\} [1-9]\d*$/m,
+      );
+      expect(text).toMatch(
+        /^circuit_breaker_state_changes_total\{service="email:smtp",from="closed",to="open"\} 1$/m,
+      );
+      expect(text).toMatch(/^# HELP retry_attempts_total /m);
+      // no user input in label values
+      expect(text).not.toContain('ada@example.com');
+    });
+  });
+
+  describe('fault injection in production', () => {
+    it('is refused with 403', async () => {
+      const prod = await startDemo({}, { patch: (config) => ({ ...config, nodeEnv: 'production' }) });
+      try {
+        const response = await call(prod.url, 'POST', '/api/faults', { service: 'email', failureRate: 1 });
+        expect(response).toMatchObject({
+          status: 403,
+          body: { error: 'fault injection is disabled when NODE_ENV=production' },
+        });
+      } finally {
+        await prod.close();
+      }
+    });
+  });
+});
+
+interface StreamEvent {
+  event: string;
+  // biome-ignore lint/suspicious/noExplicitAny: parsed JSON
+  data: any;
+}
+
+// Reads GET /api/events into a list; `until` waits (briefly) for a condition on what arrived.
+async function openEventStream(url: string): Promise<{
+  until(done: (events: StreamEvent[]) => boolean): Promise<StreamEvent[]>;
+  close(): void;
+}> {
+  const controller = new AbortController();
+  const response = await fetch(`${url}/api/events`, { signal: controller.signal });
+  expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
+  const events: StreamEvent[] = [];
+  let waiters: (() => void)[] = [];
+  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = '';
+  void (async () => {
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        buffer += value;
+        let end = buffer.indexOf('\n\n');
+        while (end >= 0) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const event = /^event: (.+)$/m.exec(block)?.[1];
+          const data = /^data: (.+)$/m.exec(block)?.[1];
+          if (event !== undefined && data !== undefined) events.push({ event, data: JSON.parse(data) });
+          end = buffer.indexOf('\n\n');
+        }
+        for (const wake of waiters) wake();
+        waiters = [];
+      }
+    } catch {
+      // aborted by close()
+    }
+  })();
+  return {
+    async until(done) {
+      const deadline = Date.now() + 2000;
+      while (!done(events) && Date.now() < deadline) {
+        await new Promise<void>((resolve) => {
+          waiters.push(resolve);
+          setTimeout(resolve, 50);
+        });
+      }
+      return events;
+    },
+    close: () => controller.abort(),
+  };
+}

@@ -1,0 +1,99 @@
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RunningDemo, startDemo } from './helpers.js';
+
+// The dashboard in a real browser: Debian's headless Chromium driven by playwright-core.
+const CHROMIUM = '/usr/bin/chromium';
+const hasChromium = existsSync(CHROMIUM);
+const inCi = process.env.CI === 'true';
+const screenshot = join(dirname(fileURLToPath(import.meta.url)), '..', 'docs', 'dashboard.png');
+
+if (!hasChromium && !inCi) {
+  console.warn(`dashboard e2e skipped: ${CHROMIUM} is absent (apt-get install chromium to run it)`);
+}
+
+describe.skipIf(!hasChromium && !inCi)('dashboard in headless Chromium', () => {
+  let demo: RunningDemo;
+  let userDataDir: string;
+  // biome-ignore lint/suspicious/noExplicitAny: playwright-core is imported lazily
+  let context: any;
+  // biome-ignore lint/suspicious/noExplicitAny: playwright-core is imported lazily
+  let page: any;
+
+  beforeAll(async () => {
+    if (!hasChromium)
+      throw new Error(`CI=true requires ${CHROMIUM} for the dashboard e2e test, and it is absent`);
+    // a 1 s open period, longer than a call's retry budget: an open breaker answers 503 at once,
+    // and the test sees it probe and recover within a couple of seconds
+    demo = await startDemo({ BREAKER_TIMEOUT_MS: '1000', RETRY_MAX_ELAPSED_MS: '800' });
+    const { chromium } = await import('playwright-core');
+    userDataDir = mkdtempSync(join(tmpdir(), 'tracks-chromium-'));
+    context = await chromium.launchPersistentContext(userDataDir, {
+      executablePath: CHROMIUM,
+      headless: true,
+      viewport: { width: 1280, height: 1100 },
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
+    });
+    page = context.pages()[0] ?? (await context.newPage());
+  });
+
+  afterAll(async () => {
+    await context?.close();
+    await demo?.close();
+    if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+  });
+
+  it('sends an email from the form and shows it in the inbox', async () => {
+    await page.goto(demo.url);
+    await page.locator('#live[data-connected="true"]').waitFor();
+    await page.locator('#card-email[data-state="closed"]').waitFor();
+    await page.getByLabel('Subject').fill('Hello from the browser');
+    await page.getByRole('button', { name: 'Send email' }).click();
+    await page.locator('#email-result', { hasText: 'accepted by smtp' }).waitFor();
+    await page.locator('#inbox .mail .subject', { hasText: 'Hello from the browser' }).waitFor();
+    expect(demo.app.smtpSink?.messages()[0]?.subject).toBe('Hello from the browser');
+  });
+
+  it('turns the email card open under 100 % failures and closed again once they are cleared', async () => {
+    const rate = page.locator('#fault-email-rate');
+    await rate.fill('100');
+    await rate.dispatchEvent('change');
+    await page.locator('#fault-email-status', { hasText: '100 % failures' }).waitFor();
+
+    const send = page.getByRole('button', { name: 'Send email' });
+    for (let i = 0; i < 4; i++) {
+      await send.click();
+      await page.locator('#email-result', { hasText: /^503/ }).waitFor();
+      if ((await page.locator('#card-email').getAttribute('data-state')) === 'open') break;
+    }
+    await page.locator('#card-email[data-state="open"]').waitFor();
+    await expect(page.locator('[data-breaker="email:smtp"] [data-badge]').textContent()).resolves.toBe(
+      'open',
+    );
+    mkdirSync(dirname(screenshot), { recursive: true });
+    await page.screenshot({ path: screenshot, fullPage: true });
+
+    await page.getByRole('button', { name: 'Clear faults' }).first().click();
+    await page.locator('#fault-email-status', { hasText: '0 % failures' }).waitFor();
+    // the email preset closes after 5 successful probes in half-open
+    for (let i = 0; i < 20; i++) {
+      await page.waitForTimeout(150);
+      await send.click();
+      await page.locator('#email-result', { hasText: /^(accepted|503)/ }).waitFor();
+      if ((await page.locator('#card-email').getAttribute('data-state')) === 'closed') break;
+    }
+    await page.locator('#card-email[data-state="closed"]').waitFor();
+    const states = demo.logs.filter((line) => line.breaker === 'email:smtp').map((line) => line.to);
+    expect(states).toEqual(expect.arrayContaining(['open', 'half-open', 'closed']));
+  });
+});
