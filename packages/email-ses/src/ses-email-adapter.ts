@@ -130,19 +130,19 @@ export class SesEmailAdapter implements EmailAdapter {
     validateEmailMessage(msg, { limits: this.limits, provider: this.provider });
     const { signal } = options;
     signal?.throwIfAborted();
-    const raw = needsRawMessage(msg);
-    const command = raw
-      ? new SendRawEmailCommand(await this.#rawInput(msg))
-      : new SendEmailCommand(this.#input(msg));
+    const handlerOptions = signal === undefined ? {} : { abortSignal: signal };
+    // built before the try: an oversized raw message is the caller's error, not SES's
+    const raw = needsRawMessage(msg) ? await this.#rawInput(msg) : undefined;
     signal?.throwIfAborted();
     let messageId: string | undefined;
     try {
-      // both commands answer with { MessageId }; the union keeps `send`'s overloads apart
-      const output = await (command instanceof SendRawEmailCommand
-        ? this.#client.send(command, signal === undefined ? {} : { abortSignal: signal })
-        : this.#client.send(command, signal === undefined ? {} : { abortSignal: signal }));
+      const output =
+        raw === undefined
+          ? await this.#client.send(new SendEmailCommand(this.#input(msg)), handlerOptions)
+          : await this.#client.send(new SendRawEmailCommand(raw), handlerOptions);
       messageId = output.MessageId;
     } catch (error) {
+      // the SDK's AbortError says less than the caller's own reason
       if (signal?.aborted) throw signal.reason;
       throw mapSesError(error, { operation: OPERATION, now: this.#now, secrets: this.#secrets });
     }
