@@ -13,9 +13,8 @@ import {
   unlink,
 } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
-import { Readable } from 'node:stream';
 import { ProviderError } from '@tracks/breaker';
-import { iterateBody, storedObject } from './body.js';
+import { iterateBody, storedObject, toWebStream } from './body.js';
 import type {
   CallOptions,
   ListOptions,
@@ -184,7 +183,7 @@ export class FsStorageAdapter implements StorageAdapter {
             highWaterMark: this.#readChunkBytes,
             ...(options.signal ? { signal: options.signal } : {}),
           });
-          const body = Readable.toWeb(stream) as unknown as ReadableStream<Uint8Array>;
+          const body = toWebStream(stream);
           return storedObject(this.#info(key, stats.size, stats.mtime, sidecar), body);
         } catch (error) {
           await handle.close().catch(() => {});

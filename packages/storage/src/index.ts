@@ -6,6 +6,7 @@ export {
   replayableBytes,
   storedObject,
   toNodeReadable,
+  toWebStream,
 } from './body.js';
 export type { FsStorageAdapterOptions } from './fs-adapter.js';
 export { FsStorageAdapter, mapFsError } from './fs-adapter.js';
