@@ -4,9 +4,9 @@
 //   BENCH_ROUNDS=7 node --expose-gc bench/breaker.bench.mjs
 //
 // Every case runs BATCH calls per mitata sample, so the harness's own cost per sample is spread
-// over a thousand calls. The cases run interleaved for ROUNDS rounds and every ratio is the
-// median of the per-round ratios: on a shared, noisy machine a ratio taken within one round is
-// far steadier than one taken between two separate measurements.
+// over a thousand calls. Each ratio is taken from two measurements made one right after the
+// other, ROUNDS times, and reported as the median: on a shared, noisy machine that is far
+// steadier than comparing measurements taken far apart.
 //
 // Config for all three: open at >= 50 % failures of >= 10 requests, 10 s window, 30 s open.
 import { circuitBreaker, handleAll, SamplingBreaker } from 'cockatiel';
@@ -16,7 +16,7 @@ import { CircuitBreaker } from '../dist/index.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const BATCH = 1000;
-const OPTIONS = { min_cpu_time: 150 * 1e6, max_samples: 400, min_samples: 8 };
+const OPTIONS = { min_cpu_time: 100 * 1e6, max_samples: 200, min_samples: 5 };
 
 const readyToTrip = (c) =>
   c.requests - c.totalExclusions >= 10 && c.totalFailures / (c.requests - c.totalExclusions) >= 0.5;
@@ -55,14 +55,25 @@ const tenPercent = () => (++tick % 10 === 0 ? failing() : work());
 // --- the cases -------------------------------------------------------------------------------
 const tracks = makeTracks();
 const tracksFixed = makeTracks(tracksFixedSettings);
+// no counting window: time changes nothing while closed, so the success path reads no clock
+const tracksNoWindow = makeTracks({ timeout: 30_000, readyToTrip });
 const cockatiel = makeCockatiel();
 const opossumOff = makeOpossum(work, false);
 const opossumDefault = makeOpossum(work);
 
 const tracks10 = makeTracks();
 const cockatiel10 = makeCockatiel();
-const opossumOff10 = makeOpossum(tenPercent, false);
-const opossumDefault10 = makeOpossum(tenPercent);
+// opossum aggregates (and sorts) the latencies of its whole window on every failure, so its
+// cost per failing call grows with the calls in the window; a fresh breaker per measurement
+// keeps that window to one measurement's calls (a few thousand) and the bench short
+let opossumOff10 = makeOpossum(tenPercent, false);
+let opossumDefault10 = makeOpossum(tenPercent);
+function freshOpossums() {
+  opossumOff10.shutdown();
+  opossumDefault10.shutdown();
+  opossumOff10 = makeOpossum(tenPercent, false);
+  opossumDefault10 = makeOpossum(tenPercent);
+}
 
 const tracksOpen = makeTracks();
 const cockatielOpen = makeCockatiel();
@@ -89,6 +100,9 @@ const cases = {
   },
   'tracks success (fixed window)': async () => {
     for (let i = 0; i < BATCH; i++) do_not_optimize(await tracksFixed.execute(work));
+  },
+  'tracks success (no window)': async () => {
+    for (let i = 0; i < BATCH; i++) do_not_optimize(await tracksNoWindow.execute(work));
   },
   'cockatiel success': async () => {
     for (let i = 0; i < BATCH; i++) do_not_optimize(await cockatiel.execute(work));
@@ -225,23 +239,88 @@ const median = (xs) => {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 
+// [what, numerator case, denominator case, target]: both cases of a ratio are measured one right
+// after the other, so a change of load on the machine between them stays small
+const ratios = [
+  ['success path vs raw await fn(), fixed window', 'tracks success (fixed window)', 'raw', '<= 1.8'],
+  ['success path vs raw await fn(), rolling window', 'tracks success (rolling 10 buckets)', 'raw', '<= 1.8'],
+  ['success path vs raw await fn(), no window (no clock read)', 'tracks success (no window)', 'raw', '-'],
+  ['throughput vs cockatiel', 'cockatiel success', 'tracks success (rolling 10 buckets)', '>= 1.3'],
+  [
+    'throughput vs opossum, timeout off',
+    'opossum success (timeout off)',
+    'tracks success (rolling 10 buckets)',
+    '>= 3.5',
+  ],
+  [
+    'throughput vs opossum, defaults',
+    'opossum success (defaults)',
+    'tracks success (rolling 10 buckets)',
+    '>= 5',
+  ],
+  ['10% failures vs raw', 'tracks 10% failures', 'raw 10% failures', '-'],
+  ['10% failures: throughput vs cockatiel', 'cockatiel 10% failures', 'tracks 10% failures', '-'],
+  [
+    '10% failures: throughput vs opossum, timeout off',
+    'opossum 10% failures (timeout off)',
+    'tracks 10% failures',
+    '-',
+  ],
+  [
+    '10% failures: throughput vs opossum, defaults',
+    'opossum 10% failures (defaults)',
+    'tracks 10% failures',
+    '-',
+  ],
+  ['open rejection vs bare rejected promise', 'tracks open rejection', 'bare rejected promise', '<= 1.2'],
+  ['open rejection: throughput vs cockatiel', 'cockatiel open rejection', 'tracks open rejection', '-'],
+  ['open rejection: throughput vs opossum', 'opossum open rejection', 'tracks open rejection', '-'],
+  ['1000 concurrent vs raw', 'tracks 1000 concurrent', 'raw 1000 concurrent', '-'],
+  [
+    '1000 concurrent: throughput vs cockatiel',
+    'cockatiel 1000 concurrent',
+    'tracks 1000 concurrent',
+    '>= 1.5',
+  ],
+  [
+    '1000 concurrent: throughput vs opossum',
+    'opossum 1000 concurrent (timeout off)',
+    'tracks 1000 concurrent',
+    '-',
+  ],
+  ...windows
+    .slice(1)
+    .map((w) => [
+      `window of ${w.buckets} buckets vs 10 buckets`,
+      `tracks success, ${w.buckets} buckets`,
+      'tracks success, 10 buckets',
+      '~1 (constant)',
+    ]),
+];
+
 const perCall = Object.fromEntries(Object.keys(cases).map((k) => [k, []]));
+const perRatio = ratios.map(() => []);
+async function sample(name) {
+  if (name.includes('open rejection')) await tripAll();
+  if (name.startsWith('opossum 10%')) freshOpossums();
+  const stats = await measure(cases[name], OPTIONS);
+  const ns = stats.p50 / BATCH;
+  perCall[name].push(ns);
+  return ns;
+}
 for (let round = 0; round < ROUNDS; round++) {
-  for (const [name, fn] of Object.entries(cases)) {
-    if (name.includes('open rejection')) await tripAll();
-    const stats = await measure(fn, OPTIONS);
-    perCall[name].push(stats.p50 / BATCH);
+  for (const [i, [, a, b]] of ratios.entries()) {
+    const x = await sample(a);
+    const y = await sample(b);
+    perRatio[i].push(x / y);
   }
   process.stderr.write(`round ${round + 1}/${ROUNDS} done\n`);
 }
 
-const ratio = (a, b) => median(perCall[a].map((x, i) => x / perCall[b][i]));
-
-console.log(
-  `\nnode ${process.version}, ${ROUNDS} rounds of ${BATCH} calls per sample; ns per call (median over rounds)\n`,
-);
-for (const [name, xs] of Object.entries(perCall))
-  console.log(`${name.padEnd(44)} ${median(xs).toFixed(1).padStart(9)} ns`);
+console.log(`\nnode ${process.version}, ${ROUNDS} rounds, ${BATCH} calls per sample; ns per call (median)\n`);
+for (const [name, xs] of Object.entries(perCall)) {
+  if (xs.length > 0) console.log(`${name.padEnd(44)} ${median(xs).toFixed(1).padStart(9)} ns`);
+}
 
 const heap = {
   'tracks (fixed window)': heapPerInstance(() => makeTracks(tracksFixedSettings)),
@@ -249,70 +328,16 @@ const heap = {
   cockatiel: heapPerInstance(makeCockatiel),
   'opossum (timeout off)': heapPerInstance(() => makeOpossum(work, false), 2_000),
 };
-console.log('\nheap bytes per breaker (10 000 instances; opossum 2 000, it starts a timer each)');
+console.log('\nheap + array buffer bytes per breaker (10 000 instances; opossum 2 000: each starts a timer)');
 for (const [name, bytes] of Object.entries(heap))
   console.log(`${name.padEnd(44)} ${bytes.toFixed(0).padStart(9)} B`);
 
-const rows = [
-  ['success path vs raw await fn() (fixed window)', ratio('tracks success (fixed window)', 'raw'), '<= 1.8'],
-  ['success path vs raw await fn() (rolling)', ratio('tracks success (rolling 10 buckets)', 'raw'), '<= 1.8'],
-  ['throughput vs cockatiel', ratio('cockatiel success', 'tracks success (rolling 10 buckets)'), '>= 1.3'],
-  [
-    'throughput vs opossum, timeout off',
-    ratio('opossum success (timeout off)', 'tracks success (rolling 10 buckets)'),
-    '>= 3.5',
-  ],
-  [
-    'throughput vs opossum, defaults',
-    ratio('opossum success (defaults)', 'tracks success (rolling 10 buckets)'),
-    '>= 5',
-  ],
-  ['10% failures vs raw', ratio('tracks 10% failures', 'raw 10% failures'), '-'],
-  ['10% failures throughput vs cockatiel', ratio('cockatiel 10% failures', 'tracks 10% failures'), '-'],
-  [
-    '10% failures throughput vs opossum, timeout off',
-    ratio('opossum 10% failures (timeout off)', 'tracks 10% failures'),
-    '-',
-  ],
-  [
-    '10% failures throughput vs opossum, defaults',
-    ratio('opossum 10% failures (defaults)', 'tracks 10% failures'),
-    '-',
-  ],
-  [
-    'open rejection vs bare rejected promise',
-    ratio('tracks open rejection', 'bare rejected promise'),
-    '<= 1.2',
-  ],
-  ['open rejection throughput vs cockatiel', ratio('cockatiel open rejection', 'tracks open rejection'), '-'],
-  ['open rejection throughput vs opossum', ratio('opossum open rejection', 'tracks open rejection'), '-'],
-  ['1000 concurrent vs raw', ratio('tracks 1000 concurrent', 'raw 1000 concurrent'), '-'],
-  [
-    '1000 concurrent throughput vs cockatiel',
-    ratio('cockatiel 1000 concurrent', 'tracks 1000 concurrent'),
-    '>= 1.5',
-  ],
-  [
-    '1000 concurrent throughput vs opossum',
-    ratio('opossum 1000 concurrent (timeout off)', 'tracks 1000 concurrent'),
-    '-',
-  ],
-  [
-    'window size: slowest / fastest of 10..10 000 buckets',
-    median(
-      perCall[`tracks success, ${windows[0].buckets} buckets`].map((_, i) => {
-        const xs = windows.map((w) => perCall[`tracks success, ${w.buckets} buckets`][i]);
-        return Math.max(...xs) / Math.min(...xs);
-      }),
-    ),
-    '~1 (constant)',
-  ],
-];
-console.log('\nratios (median of per-round ratios)');
-for (const [name, x, target] of rows)
-  console.log(`${name.padEnd(56)} ${x.toFixed(2).padStart(6)}x   target ${target}`);
+console.log('\nratios (median of the per-round ratios of adjacent measurements)');
+for (const [i, [name, , , target]] of ratios.entries()) {
+  console.log(`${name.padEnd(56)} ${median(perRatio[i]).toFixed(2).padStart(7)}x   target ${target}`);
+}
 console.log(
-  `${'bytes per breaker, fixed window'.padEnd(56)} ${heap['tracks (fixed window)'].toFixed(0).padStart(6)}    target <= 400`,
+  `${'bytes per breaker, fixed window'.padEnd(56)} ${heap['tracks (fixed window)'].toFixed(0).padStart(7)}    target <= 400`,
 );
 
 for (const breaker of opossums) breaker.shutdown();

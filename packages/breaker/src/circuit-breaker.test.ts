@@ -742,6 +742,24 @@ describe('CircuitBreaker.execute', () => {
     expect(reads).toBe(10);
   });
 
+  it('does not read the clock for a closed breaker without a window, unless observed', async () => {
+    let reads = 0;
+    const cb = new CircuitBreaker({
+      now: () => {
+        reads++;
+        return 0;
+      },
+    });
+    reads = 0;
+    for (let i = 0; i < 10; i++) await cb.execute(() => i);
+    expect(reads).toBe(0);
+    const durations: number[] = [];
+    cb.onSuccess((e) => durations.push(e.durationMs));
+    await cb.execute(() => 1);
+    expect(reads).toBe(2);
+    expect(durations).toEqual([0]);
+  });
+
   it('survives classifiers and readyToTrip that throw: the call’s own outcome still reaches the caller', async () => {
     const cb = new CircuitBreaker({
       now: clock().now,

@@ -251,10 +251,16 @@ export class CircuitBreaker<T = unknown> {
 
   // The one clock reading of a call: applies due transitions, then admits or rejects.
   #admit(): number {
+    const counts = this.#counts;
+    if (this.#state === State.Closed && this.#deadline === Number.POSITIVE_INFINITY) {
+      // closed without a window: time changes nothing, so the clock is read only for observers
+      if (this.#observers !== undefined) this.#admittedAt = this.#now();
+      counts.onRequest();
+      return counts.age;
+    }
     const now = this.#now();
     this.#admittedAt = now;
     const state = this.#current(now);
-    const counts = this.#counts;
     if (state === State.Closed) {
       counts.onRequest();
       return counts.age;

@@ -31,11 +31,12 @@ export class RollingCounts implements Counts {
   age = 0;
   /** Number of buckets in the window; 1 for a fixed window. */
   readonly size: number;
-  readonly #buckets: Float64Array | undefined;
+  // a plain array of small integers: on the heap, 8 bytes a number, and no typed-array overhead
+  readonly #buckets: number[] | undefined;
 
   constructor(size: number) {
     this.size = Math.max(size, 1);
-    this.#buckets = this.size > 1 ? new Float64Array(this.size * FIELDS) : undefined;
+    this.#buckets = this.size > 1 ? new Array<number>(this.size * FIELDS).fill(0) : undefined;
   }
 
   /** Counts one admitted call, in the current bucket. */
@@ -192,7 +193,7 @@ export class RollingCounts implements Counts {
   }
 }
 
-function readBucket(buckets: Float64Array, at: number): Counts {
+function readBucket(buckets: readonly number[], at: number): Counts {
   return {
     requests: buckets[at + REQUESTS]!,
     totalSuccesses: buckets[at + SUCCESSES]!,
