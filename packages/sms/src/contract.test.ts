@@ -1,7 +1,8 @@
 import type { MemorySmsFault } from './memory-adapter.js';
 import { MemorySmsAdapter } from './memory-adapter.js';
+import { MemoryOtpStore } from './memory-otp-store.js';
 import { OtpService } from './otp.js';
-import { describeSmsAdapterContract, type SmsContractFault } from './testing.js';
+import { describeOtpStoreContract, describeSmsAdapterContract, type SmsContractFault } from './testing.js';
 
 const faults: Record<SmsContractFault, MemorySmsFault> = {
   throttled: 'throttled',
@@ -33,3 +34,5 @@ describeSmsAdapterContract('MemorySmsAdapter', {
     };
   },
 });
+
+describeOtpStoreContract('MemoryOtpStore', { create: () => new MemoryOtpStore() });

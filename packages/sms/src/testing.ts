@@ -3,6 +3,7 @@ import { isProviderError } from '@tracks/breaker';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SmsAdapter } from './adapter.js';
 import { InvalidMessageError, InvalidPhoneNumberError, isRateLimitedError } from './errors.js';
+import type { OtpIssueLimits, OtpRecord, OtpStore } from './otp-store.js';
 
 /**
  * A failure the harness's local server can play on the next provider request:
@@ -275,6 +276,130 @@ export function describeSmsAdapterContract(name: string, harness: SmsContractHar
         const error = await rejection(adapter.sendOtp(PHONE));
         expect(error).toMatchObject({ kind: 'transient' });
       });
+    });
+  });
+}
+
+/** What {@link describeOtpStoreContract} needs: a fresh, empty store per test. */
+export interface OtpStoreContractHarness {
+  /** Makes an empty store (or empties a shared one) before each test. */
+  create(): OtpStore | Promise<OtpStore>;
+  /** Releases what the tests used (connections); called after all tests. */
+  stop?(): void | Promise<void>;
+}
+
+/**
+ * The semantics every {@link OtpStore} must have (each method one atomic step), as one vitest
+ * suite: a shared store (Redis) runs it to prove it behaves like `MemoryOtpStore`, concurrent
+ * callers included.
+ */
+export function describeOtpStoreContract(name: string, harness: OtpStoreContractHarness): void {
+  describe(`${name} (OtpStore contract)`, () => {
+    let store: OtpStore;
+    const limits: OtpIssueLimits = { cooldownMs: 30_000, maxPerWindow: 5, windowMs: 3_600_000 };
+    const T = 1_000_000;
+    const record = (id: string, at: number, ttl = 600_000): OtpRecord => ({
+      id,
+      hash: `hash-${id}`,
+      issuedAt: at,
+      expiresAt: at + ttl,
+    });
+
+    beforeEach(async () => {
+      store = await harness.create();
+    });
+    afterAll(async () => {
+      await harness.stop?.();
+    });
+
+    it('issues a code and counts checks of it', async () => {
+      expect(await store.issue('+1', record('a', T), limits, T)).toEqual({ ok: true });
+      expect(await store.attempt('+1', 5, T + 1)).toEqual({
+        status: 'counted',
+        id: 'a',
+        hash: 'hash-a',
+        attempts: 1,
+      });
+      expect(await store.attempt('+1', 5, T + 2)).toMatchObject({ status: 'counted', attempts: 2 });
+    });
+
+    it('says expired for an unknown key and for a code at or past expiresAt', async () => {
+      expect(await store.attempt('+1', 5, T)).toEqual({ status: 'expired' });
+      await store.issue('+1', record('a', T, 1000), limits, T);
+      expect(await store.attempt('+1', 5, T + 1000)).toEqual({ status: 'expired' });
+    });
+
+    it('stops counting at maxAttempts', async () => {
+      await store.issue('+1', record('a', T), limits, T);
+      for (let i = 1; i <= 5; i++) expect(await store.attempt('+1', 5, T)).toMatchObject({ attempts: i });
+      expect(await store.attempt('+1', 5, T)).toEqual({ status: 'too-many-attempts' });
+    });
+
+    it('counts every one of many concurrent checks exactly once', async () => {
+      await store.issue('+1', record('a', T), limits, T);
+      const outcomes = await Promise.all(Array.from({ length: 12 }, () => store.attempt('+1', 5, T)));
+      const counted = outcomes
+        .filter((o) => o.status === 'counted')
+        .map((o) => (o as { attempts: number }).attempts);
+      expect(counted.sort((x, y) => x - y)).toEqual([1, 2, 3, 4, 5]);
+      expect(outcomes.filter((o) => o.status === 'too-many-attempts')).toHaveLength(7);
+    });
+
+    it('consumes a code once, and only for its id', async () => {
+      await store.issue('+1', record('a', T), limits, T);
+      expect(await store.consume('+1', 'b')).toBe(false);
+      const results = await Promise.all([store.consume('+1', 'a'), store.consume('+1', 'a')]);
+      expect(results.filter(Boolean)).toHaveLength(1);
+      expect(await store.attempt('+1', 5, T)).toEqual({ status: 'expired' });
+    });
+
+    it('refuses a new code within the cooldown of the last one, with the time left', async () => {
+      await store.issue('+1', record('a', T), limits, T);
+      expect(await store.issue('+1', record('b', T + 10_000), limits, T + 10_000)).toEqual({
+        ok: false,
+        reason: 'cooldown',
+        retryAfterMs: 20_000,
+      });
+      // nothing changed: the first code is still live
+      expect(await store.attempt('+1', 5, T + 10_000)).toMatchObject({ id: 'a' });
+      expect(await store.issue('+1', record('c', T + 30_000), limits, T + 30_000)).toEqual({ ok: true });
+      expect(await store.attempt('+1', 5, T + 30_000)).toMatchObject({ id: 'c', attempts: 1 });
+    });
+
+    it('caps codes per sliding window, and lets one concurrent issuer through the cooldown', async () => {
+      const results = await Promise.all(
+        Array.from({ length: 5 }, (_, i) => store.issue('+1', record(`x${i}`, T), limits, T)),
+      );
+      expect(results.filter((r) => r.ok)).toHaveLength(1);
+      for (let i = 1; i < 5; i++) {
+        const at = T + i * 60_000;
+        expect(await store.issue('+1', record(`y${i}`, at), limits, at)).toEqual({ ok: true });
+      }
+      const at = T + 5 * 60_000;
+      expect(await store.issue('+1', record('z', at), limits, at)).toEqual({
+        ok: false,
+        reason: 'hourly-limit',
+        retryAfterMs: 3_600_000 - 5 * 60_000,
+      });
+      expect(await store.issue('+1', record('z', T + 3_600_000), limits, T + 3_600_000)).toEqual({
+        ok: true,
+      });
+    });
+
+    it('withdraws an issuance: its code and its place in the resend history', async () => {
+      await store.issue('+1', record('a', T), limits, T);
+      await store.withdraw('+1', 'a');
+      expect(await store.attempt('+1', 5, T)).toEqual({ status: 'expired' });
+      expect(await store.issue('+1', record('b', T + 1), limits, T + 1)).toEqual({ ok: true });
+      // withdrawing an older id leaves the newer code alone
+      await store.withdraw('+1', 'a');
+      expect(await store.attempt('+1', 5, T + 1)).toMatchObject({ id: 'b' });
+    });
+
+    it('keeps keys apart', async () => {
+      await store.issue('+1', record('a', T), limits, T);
+      expect(await store.issue('+2', record('b', T), limits, T)).toEqual({ ok: true });
+      expect(await store.attempt('+2', 5, T)).toMatchObject({ id: 'b' });
     });
   });
 }
