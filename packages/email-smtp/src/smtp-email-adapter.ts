@@ -183,6 +183,10 @@ export class SmtpEmailAdapter implements EmailAdapter {
     this.#transporter = options.transporter ?? buildTransporter(options);
   }
 
+  /**
+   * Validates against {@link limits}, then sends one SMTP transaction. Rejects with a
+   * `ProviderError` (see {@link mapSmtpError}), an `InvalidMessageError`, or the signal's reason.
+   */
   async send(msg: EmailMessage, options: SendOptions = {}): Promise<SendResult> {
     validateEmailMessage(msg, { limits: this.limits, provider: this.provider });
     const { signal } = options;

@@ -134,6 +134,10 @@ export class MemoryEmailAdapter implements EmailAdapter {
     this.missingMessageId = false;
   }
 
+  /**
+   * Validates, then "sends": records the message in {@link sent}, unless a fault says otherwise
+   * (programmed errors first, then the failure rate, then refused recipients).
+   */
   async send(msg: EmailMessage, options: SendOptions = {}): Promise<SendResult> {
     const { signal } = options;
     validateEmailMessage(msg, { limits: this.limits, provider: this.provider });

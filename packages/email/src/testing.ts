@@ -26,11 +26,13 @@ export interface ReceivedAddress {
 
 /** An attachment as the server saw it, decoded. */
 export interface ReceivedAttachment {
+  /** The decoded file name. */
   filename: string;
   /** The MIME type; parameters such as `; name=` may follow and are ignored by the suite. */
   contentType: string;
   /** The decoded bytes: the suite compares them with what was sent, byte for byte. */
   content: Uint8Array;
+  /** The Content-ID, for inline attachments. */
   contentId?: string;
 }
 
@@ -39,14 +41,18 @@ export interface ReceivedAttachment {
  * provider's API request): whatever the wire format, the harness reduces it to this.
  */
 export interface ReceivedMessage {
+  /** The From header's mailbox. */
   from: ReceivedAddress;
+  /** The To header's mailboxes. */
   to: ReceivedAddress[];
+  /** The Cc header's mailboxes. */
   cc: ReceivedAddress[];
   /**
    * Recipients that were to get the message without being in any header: for SMTP the
    * envelope's RCPT TO minus To and Cc, for an API the request's bcc list.
    */
   bcc: ReceivedAddress[];
+  /** The Reply-To header's mailbox, when there was one. */
   replyTo?: ReceivedAddress;
   /** The decoded subject. */
   subject: string;
@@ -59,6 +65,7 @@ export interface ReceivedMessage {
    * decoded. The suite looks for the custom headers it sent and checks that no header reveals a bcc.
    */
   headers: Record<string, string>;
+  /** The attachments, in order, decoded. */
   attachments: ReceivedAttachment[];
   /**
    * The id the server holds for the message: its `Message-ID` header (SMTP) or the id the server
