@@ -3,6 +3,7 @@ import type { ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isProviderError } from '@tracks/breaker';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import { Registry } from 'prom-client';
 import { z } from 'zod';
@@ -295,7 +296,14 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   fastify.post('/api/sms', async (request, reply) => {
     const sms = need(services.sms, 'sms');
     const body = parseBody(smsBody, request.body);
-    const result = await sms.sendMessage(body.to, body.body, abortOnClose(reply.raw));
+    const result = await sms
+      .sendMessage(body.to, body.body, abortOnClose(reply.raw))
+      .catch((error: unknown) => {
+        // the family names the number `phone`; this route's field is `to`
+        if (isProviderError(error) && error.field === 'phone')
+          throw new RequestError(400, error.message, 'to');
+        throw error;
+      });
     return reply
       .code(202)
       .send({ provider: result.provider, messageId: result.messageId, segments: result.segments });

@@ -15,7 +15,9 @@ import { wireEmail } from './email-wiring.js';
 import type { EventHub } from './events.js';
 import { type FaultInjector, type ServiceName, withFaults } from './faults.js';
 import type { ProviderHandle, Services } from './services.js';
+import { wireSms } from './sms-wiring.js';
 import type { SmtpSink } from './smtp-sink.js';
+import { wireStorage } from './storage-wiring.js';
 
 /** What the service factory needs from the app. */
 export interface WireContext {
@@ -96,6 +98,8 @@ export async function wireServices(context: WireContext): Promise<Services> {
 
   const wiring: Wiring = { guard, handles, closers };
   const email = await wireEmail(context, wiring);
+  const sms = await wireSms(context, wiring);
+  const storage = await wireStorage(context, wiring);
 
   const metrics = createMetrics({ registry: context.metricsRegistry });
   metrics.observe(registry);
@@ -114,6 +118,8 @@ export async function wireServices(context: WireContext): Promise<Services> {
 
   return {
     email,
+    sms,
+    storage,
     providers: handles,
     async close() {
       await Promise.allSettled(closers.map((close) => close()));

@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, type ManualClock, manualClock, type RunningDemo, startDemo } from './helpers.js';
 
@@ -45,6 +46,8 @@ describe('demo API', () => {
       expect(body).toMatchObject({
         services: {
           email: { wired: true, providers: ['smtp'] },
+          sms: { wired: true, providers: ['log'] },
+          storage: { wired: true, providers: ['fs'] },
         },
         inbox: true,
         faultsEnabled: true,
@@ -100,6 +103,127 @@ describe('demo API', () => {
       expect(big.body).toMatchObject({ error: expect.stringMatching(/too large/i) });
       const array = await call(url, 'POST', '/api/email', [1, 2]);
       expect(array).toMatchObject({ status: 400, body: { error: 'the request body must be a JSON object' } });
+    });
+  });
+
+  describe('POST /api/sms and OTP', () => {
+    it('sends an SMS through the log adapter', async () => {
+      const response = await call(url, 'POST', '/api/sms', { to: '+14155550123', body: 'hello' });
+      expect(response.status).toBe(202);
+      expect(response.body).toEqual({ provider: 'log', messageId: expect.any(String), segments: 1 });
+      expect(demo.logText()).toContain('+1******0123');
+    });
+
+    it.each([
+      ['to', { to: '12', body: 'hi' }],
+      ['body', { to: '+14155550123', body: 'bell\u0007' }],
+      ['body', { to: '+14155550123', body: 'x'.repeat(2000) }],
+      ['to', { body: 'hi' }],
+    ])('refuses invalid input with 400 naming the field %s', async (field, body) => {
+      const response = await call(url, 'POST', '/api/sms', body);
+      expect(response.status).toBe(400);
+      expect(response.body).toMatchObject({ error: expect.any(String), field });
+    });
+
+    it('issues a code, verifies it once, and rate-limits a resend with 429 and Retry-After', async () => {
+      const phone = '+14155550199';
+      const sent = await call(url, 'POST', '/api/otp', { phone });
+      expect(sent.status).toBe(202);
+      expect(sent.body).toEqual({ provider: 'log', expiresAt: expect.any(String) });
+      expect(Date.parse(sent.body.expiresAt)).toBeGreaterThan(Date.now());
+      const code = /verification code is (\d+)/.exec(demo.logText())?.[1];
+      expect(code).toMatch(/^\d{6}$/);
+
+      const again = await call(url, 'POST', '/api/otp', { phone });
+      expect(again.status).toBe(429);
+      expect(Number(again.headers.get('retry-after'))).toBeGreaterThan(0);
+      expect(again.body).toMatchObject({ error: expect.any(String) });
+
+      const wrong = code === '000000' ? '111111' : '000000';
+      expect(await call(url, 'POST', '/api/otp/verify', { phone, code: wrong })).toMatchObject({
+        status: 200,
+        body: { valid: false, reason: 'mismatch' },
+      });
+      expect(await call(url, 'POST', '/api/otp/verify', { phone, code })).toMatchObject({
+        status: 200,
+        body: { valid: true },
+      });
+      expect(await call(url, 'POST', '/api/otp/verify', { phone, code })).toMatchObject({
+        status: 200,
+        body: { valid: false, reason: 'expired' },
+      });
+    });
+
+    it('refuses bad OTP input with 400', async () => {
+      expect(await call(url, 'POST', '/api/otp', { phone: 'call me' })).toMatchObject({
+        status: 400,
+        body: { field: 'phone' },
+      });
+      expect(
+        await call(url, 'POST', '/api/otp/verify', { phone: '+14155550123', code: 'abc' }),
+      ).toMatchObject({
+        status: 400,
+        body: { field: 'code' },
+      });
+    });
+  });
+
+  describe('files', () => {
+    it('stores, reads back with its content type, deletes, then 404s', async () => {
+      const bytes = new Uint8Array([0, 1, 2, 250, 255]);
+      const put = await call(url, 'PUT', '/api/files/reports/a.bin', bytes, {
+        'content-type': 'application/x-demo',
+      });
+      expect(put.status).toBe(201);
+      expect(put.body).toMatchObject({ key: 'reports/a.bin', size: 5 });
+      expect(put.headers.get('location')).toBe('/api/files/reports/a.bin');
+
+      const get = await fetch(`${url}/api/files/reports/a.bin`);
+      expect(get.status).toBe(200);
+      expect(get.headers.get('content-type')).toBe('application/x-demo');
+      expect(new Uint8Array(await get.arrayBuffer())).toEqual(bytes);
+
+      expect((await call(url, 'DELETE', '/api/files/reports/a.bin')).status).toBe(204);
+      expect(await call(url, 'GET', '/api/files/reports/a.bin')).toMatchObject({
+        status: 404,
+        body: { error: 'no file at reports/a.bin', field: 'key' },
+      });
+    });
+
+    it('keeps JSON bodies as bytes', async () => {
+      const put = await call(url, 'PUT', '/api/files/data.json', '{"a":1}', {
+        'content-type': 'application/json',
+      });
+      expect(put.status).toBe(201);
+      const get = await fetch(`${url}/api/files/data.json`);
+      expect(await get.text()).toBe('{"a":1}');
+      expect(get.headers.get('content-type')).toMatch(/^application\/json/);
+    });
+
+    it('refuses keys that escape or are malformed with 400 naming the key', async () => {
+      // node:http sends the path as written; fetch would normalise the dot segments away
+      for (const path of [
+        '/api/files/a/../../etc/passwd',
+        '/api/files/a%2F..%2F..%2Fx',
+        '/api/files/%01ctl',
+      ]) {
+        const response = await rawPut(url, path, 'x');
+        expect(response.status, path).toBe(400);
+        expect(JSON.parse(response.text), path).toMatchObject({ field: 'key' });
+      }
+    });
+
+    it('refuses a file over the upload limit with 413', async () => {
+      const small = await startDemo({ FILE_BODY_LIMIT_BYTES: '1024' });
+      try {
+        const response = await call(small.url, 'PUT', '/api/files/big.bin', new Uint8Array(2048), {
+          'content-type': 'application/octet-stream',
+        });
+        expect(response.status).toBe(413);
+        expect(response.body).toMatchObject({ error: expect.any(String) });
+      } finally {
+        await small.close();
+      }
     });
   });
 
@@ -225,6 +349,8 @@ describe('demo API', () => {
       expect(response.headers.get('content-type')).toMatch(/^text\/plain/);
       const text = await response.text();
       expect(text).toMatch(/^circuit_breaker_state\{service="email:smtp"\} 0$/m);
+      expect(text).toMatch(/^circuit_breaker_state\{service="sms:log"\} 0$/m);
+      expect(text).toMatch(/^circuit_breaker_state\{service="storage:fs"\} 0$/m);
       expect(text).toMatch(
         /^circuit_breaker_requests_total\{service="email:smtp",result="success"\} [1-9]\d*$/m,
       );
@@ -258,6 +384,25 @@ describe('demo API', () => {
     });
   });
 });
+
+function rawPut(url: string, path: string, body: string): Promise<{ status: number; text: string }> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: hostname, port, path, method: 'PUT', headers: { 'content-type': 'text/plain' } },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          text += chunk;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
 
 interface StreamEvent {
   event: string;
