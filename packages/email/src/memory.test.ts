@@ -102,7 +102,7 @@ describe('MemoryEmailAdapter', () => {
     const error = await pending;
     expect(isProviderError(error)).toBe(true);
     expect(vi.getTimerCount()).toBe(0);
-    await expect(adapter.send(msg)).rejects.toMatchObject({ kind: 'transient' });
+    await expect(adapter.send(msg)).rejects.toMatchObject({ kind: 'permanent', scope: 'provider' });
     adapter.reopen();
     adapter.latencyMs = 0;
     await expect(adapter.send(msg)).resolves.toBeDefined();

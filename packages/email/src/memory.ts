@@ -143,11 +143,11 @@ export class MemoryEmailAdapter implements EmailAdapter {
     validateEmailMessage(msg, { limits: this.limits, provider: this.provider });
     if (this.#closed) {
       throw new ProviderError({
-        kind: 'transient',
+        kind: 'permanent',
+        scope: 'provider',
         provider: this.provider,
         operation: 'send',
-        message: `${this.provider} send failed: the adapter is closed`,
-        retryable: false,
+        message: `${this.provider} send refused: the adapter is closed`,
       });
     }
     signal?.throwIfAborted();

@@ -133,6 +133,6 @@ describe('withResilience', () => {
   it('closes the adapter it wraps', async () => {
     const memory = new MemoryEmailAdapter();
     await withResilience(memory).close?.();
-    await expect(memory.send(msg)).rejects.toMatchObject({ kind: 'transient' });
+    await expect(memory.send(msg)).rejects.toMatchObject({ kind: 'permanent', retryable: false });
   });
 });
