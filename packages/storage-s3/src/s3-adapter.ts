@@ -194,13 +194,17 @@ export class S3StorageAdapter implements StorageAdapter {
       try {
         const upload = new Upload({
           client: this.client,
-          params: { ...params, Body: Readable.from(counted(abortController.signal), { objectMode: false }) },
+          // bytes go as they are (lib-storage slices them without copying); a stream is counted as it passes
+          params: {
+            ...params,
+            Body: bytes ?? Readable.from(counted(abortController.signal), { objectMode: false }),
+          },
           partSize: this.#partSize,
           queueSize: this.#queueSize,
           abortController,
         });
         const out = await upload.done();
-        return result(key, out.ETag, size);
+        return result(key, out.ETag, bytes?.byteLength ?? size);
       } finally {
         options.signal?.removeEventListener('abort', onAbort);
       }

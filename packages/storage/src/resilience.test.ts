@@ -1,5 +1,9 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { CircuitBreaker, isProviderError, resilience, State } from '@tracks/breaker';
 import { describe, expect, it } from 'vitest';
+import { FsStorageAdapter } from './fs-adapter.js';
 import { MemoryStorageAdapter } from './memory-adapter.js';
 import { withResilience } from './resilience.js';
 import type { StorageAdapter } from './types.js';
@@ -144,6 +148,20 @@ describe('withResilience', () => {
     const object = await storage.get('k');
     await new Promise((resolve) => setTimeout(resolve, 40));
     expect(await object!.text()).toBe('still here');
+  });
+
+  it('keeps a file body streaming after the policy’s deadline, which only bounds the call', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'tracks-resilience-'));
+    try {
+      const fs = new FsStorageAdapter({ root, readChunkBytes: 16 });
+      await fs.put('k', 'x'.repeat(64));
+      const storage = withResilience(fs, { retry: false, timeout: 20 });
+      const object = await storage.get('k');
+      await new Promise((resolve) => setTimeout(resolve, 40));
+      expect(await object!.text()).toBe('x'.repeat(64));
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 
   it('rejects with the caller’s abort reason and does not retry it', async () => {
