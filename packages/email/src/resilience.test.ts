@@ -1,4 +1,11 @@
-import { CircuitBreaker, isOpenStateError, ProviderError, presets, resilience } from '@tracks/breaker';
+import {
+  CircuitBreaker,
+  isBulkheadRejection,
+  isOpenStateError,
+  ProviderError,
+  presets,
+  resilience,
+} from '@tracks/breaker';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { isInvalidMessageError } from './errors.js';
 import { MemoryEmailAdapter } from './memory.js';
@@ -128,6 +135,14 @@ describe('withResilience', () => {
     await vi.advanceTimersByTimeAsync(10_000);
     await expect(pending).resolves.toBeDefined();
     expect(memory.requests).toBe(3);
+  });
+
+  it('shares one bulkhead between send and sendWithRetry', async () => {
+    const memory = new MemoryEmailAdapter({ latencyMs: 30 });
+    const email = withResilience(memory, { retry: false, bulkhead: { limit: 1, queue: 0 } });
+    const first = email.send(msg);
+    await expect(email.sendWithRetry(msg, 0)).rejects.toSatisfy(isBulkheadRejection);
+    await first;
   });
 
   it('closes the adapter it wraps', async () => {

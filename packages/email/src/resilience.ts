@@ -1,5 +1,13 @@
 import type { Backoff, Policy, ResilienceOptions } from '@tracks/breaker';
-import { asPolicy, exponentialBackoff, isRetryable, presets, resilience, retry } from '@tracks/breaker';
+import {
+  asPolicy,
+  Bulkhead,
+  exponentialBackoff,
+  isRetryable,
+  presets,
+  resilience,
+  retry,
+} from '@tracks/breaker';
 import type { EmailAdapter, EmailLimits, EmailMessage, SendOptions, SendResult } from './types.js';
 import { validateEmailMessage } from './validate.js';
 
@@ -38,10 +46,14 @@ export function withResilience(
   adapter: EmailAdapter,
   policyOrOptions?: Policy | ResilienceOptions,
 ): ResilientEmailAdapter {
-  const policy = asPolicy(policyOrOptions, {
+  let options = isOptions(policyOrOptions) ? policyOrOptions : undefined;
+  // sendWithRetry's policies must share the bulkhead (as they share the breaker): make it once
+  if (options?.bulkhead !== undefined && !(options.bulkhead instanceof Bulkhead)) {
+    options = { ...options, bulkhead: new Bulkhead(options.bulkhead) };
+  }
+  const policy = asPolicy(options ?? policyOrOptions, {
     breaker: { ...presets.email, name: `email:${adapter.provider}` },
   });
-  const options = isOptions(policyOrOptions) ? policyOrOptions : undefined;
   const derived = new Map<number, Policy>();
 
   const run = (p: Policy, msg: EmailMessage, sendOptions: SendOptions | undefined): Promise<SendResult> => {
