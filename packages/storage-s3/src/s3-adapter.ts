@@ -51,8 +51,8 @@ export interface S3StorageAdapterOptions {
   /**
    * A configured client. Configure it with `maxAttempts: 1` (retries belong to the policy
    * around the adapter) and `requestHandler: { requestTimeout, throwOnRequestTimeout: true }`.
-   * The adapter does not destroy a client it was given. When absent, the adapter builds one from
-   * the settings below.
+   * The adapter does not destroy a client it was given.
+   * @default a client the adapter builds from the settings below (and destroys on `close()`)
    */
   client?: S3Client;
   /**
@@ -60,7 +60,10 @@ export interface S3StorageAdapterOptions {
    * @default process.env.AWS_REGION, else 'us-east-1'
    */
   region?: string;
-  /** The endpoint of an S3-compatible store (MinIO, R2, s3rver): `http://127.0.0.1:9000`. */
+  /**
+   * The endpoint of an S3-compatible store (MinIO, R2, s3rver): `http://127.0.0.1:9000`.
+   * @default AWS's endpoint for the region
+   */
   endpoint?: string;
   /**
    * Address buckets as `endpoint/bucket/key` rather than `bucket.endpoint/key`; most

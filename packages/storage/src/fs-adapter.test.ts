@@ -86,8 +86,10 @@ describe('FsStorageAdapter', () => {
     await expect(adapter.put('linked/planted.txt', 'x')).rejects.toMatchObject(refused);
     await expect(adapter.delete('linked/secret.txt')).rejects.toMatchObject(refused);
     expect(readdirSync(outside)).toEqual(['secret.txt']);
-    // and listing does not follow it
+    // and listing does not follow it, from the root or from a prefix inside the link
     expect((await adapter.list()).items.map((i) => i.key)).toEqual(['seed']);
+    await expect(adapter.list('linked/')).rejects.toMatchObject({ ...refused, field: 'prefix' });
+    await expect(adapter.list('linked/sec')).rejects.toMatchObject({ ...refused, field: 'prefix' });
   });
 
   it('refuses a data file that is a symbolic link', async () => {

@@ -297,7 +297,12 @@ export class FsStorageAdapter implements StorageAdapter {
         return false;
       };
       const start = prefixDirectory(prefix);
-      await walk(start.segments.length === 0 ? root : join(root, ...start.segments), start.keyPrefix);
+      const directory = start.segments.length === 0 ? root : join(root, ...start.segments);
+      // the folders a prefix names must not lead out of the root either (readdir follows links)
+      if (directory !== root && (await realpath(directory).catch(() => directory)) !== directory) {
+        throw this.#outside(prefix, 'list', 'prefix');
+      }
+      await walk(directory, start.keyPrefix);
       const last = items.at(-1);
       return more && last !== undefined ? { items, cursor: encodeCursor(last.key) } : { items };
     } catch (error) {
@@ -365,16 +370,20 @@ export class FsStorageAdapter implements StorageAdapter {
       throw error;
     }
     if (real !== lexical || (real !== root && !real.startsWith(root + sep))) {
-      throw new ProviderError({
-        kind: 'permanent',
-        scope: 'message',
-        provider: this.provider,
-        operation,
-        field: 'key',
-        message: `${this.provider} ${operation} refused: key ${JSON.stringify(key)} resolves outside the storage root through a symbolic link; not retried`,
-      });
+      throw this.#outside(key, operation, 'key');
     }
     return { directory: real, name };
+  }
+
+  #outside(key: string, operation: StorageOperation, field: 'key' | 'prefix'): ProviderError {
+    return new ProviderError({
+      kind: 'permanent',
+      scope: 'message',
+      provider: this.provider,
+      operation,
+      field,
+      message: `${this.provider} ${operation} refused: ${field} ${JSON.stringify(key)} resolves outside the storage root through a symbolic link; not retried`,
+    });
   }
 
   async #pruneEmpty(directory: string, root: string): Promise<void> {

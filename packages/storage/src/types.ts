@@ -39,7 +39,10 @@ export interface ListOptions {
    * @default 1000
    */
   limit?: number;
-  /** The `cursor` of the previous page, to read the next one. Opaque: pass it back as it came. */
+  /**
+   * The `cursor` of the previous page, to read the next one. Opaque: pass it back as it came.
+   * @default undefined (the first page)
+   */
   cursor?: string;
   /** Aborts the call: it rejects with `signal.reason`. */
   signal?: AbortSignal;
