@@ -27,34 +27,46 @@ function setup() {
     from: '+15005550006',
     verifyServiceSid: `VA${'a'.repeat(32)}`,
     baseUrl: server.baseUrl,
-    timeoutMs: 1_000,
+    timeoutMs: 5_000,
   });
   const breaker = new CircuitBreaker({ ...presets.sms, name: 'sms:twilio', now: () => clock.now });
-  const sms = withResilience(adapter, {
+  const sms = withResilience(adapter, { breaker, retry: { maxRetries: 2, backoff: () => 0 } });
+  // the same breaker behind a short deadline, for the call that meets a hung server: the
+  // other calls get no deadline of their own, so a slow machine cannot turn them into timeouts
+  const impatient = withResilience(adapter, {
     breaker,
     retry: { maxRetries: 2, backoff: () => 0 },
-    timeout: 1_000,
+    timeout: 100,
   });
-  return { clock, adapter, breaker, sms };
+  return { clock, adapter, breaker, sms, impatient };
 }
 
 describe('TwilioSmsAdapter with withResilience', () => {
   it('rides out a Twilio outage: bounded latency, open at 3 failures, fast rejection, recovery', async () => {
-    const { clock, breaker, sms, adapter } = setup();
+    const { clock, breaker, sms, impatient, adapter } = setup();
+    // warm the SDK (it loads its resources lazily) outside the policy's deadline
+    await adapter.sendMessage(PHONE, 'warm-up');
     // a hang is ambiguous: a timeout within the policy's deadline, not retried
     server.faults.push('hang');
     let started = performance.now();
-    await expect(sms.sendMessage(PHONE, 'hi')).rejects.toMatchObject({ name: 'TimeoutError' });
-    expect(performance.now() - started).toBeLessThan(2_500);
+    await expect(impatient.sendMessage(PHONE, 'hi')).rejects.toMatchObject({ name: 'TimeoutError' });
+    expect(performance.now() - started).toBeLessThan(1_000);
     // 503s are retried within the call, until the third consecutive failure opens the breaker
     server.faults.push({ status: 503, code: 20503, message: 'unavailable' });
     server.faults.push({ status: 503, code: 20503, message: 'unavailable' });
     await expect(sms.sendMessage(PHONE, 'hi')).rejects.toBeDefined();
     expect(breaker.state).toBe('open');
     const requests = server.requests;
-    started = performance.now();
-    const rejected = await sms.verifyOtp(PHONE, '123456').catch((e: unknown) => e);
-    expect(performance.now() - started).toBeLessThan(5);
+    // rejected without I/O: the fastest of 20 rejections (a loaded machine may pause any one)
+    const durations: number[] = [];
+    let rejected: unknown;
+    for (let i = 0; i < 20; i++) {
+      started = performance.now();
+      rejected = await sms.verifyOtp(PHONE, '123456').catch((e: unknown) => e);
+      durations.push(performance.now() - started);
+      expect(isOpenStateError(rejected)).toBe(true);
+    }
+    expect(Math.min(...durations)).toBeLessThan(1);
     expect(isOpenStateError(rejected)).toBe(true);
     expect(server.requests).toBe(requests);
 

@@ -192,9 +192,16 @@ describe('withResilience', () => {
       expect(breaker.state).toBe('open');
       expect(adapter.calls).toBe(3);
 
-      const started = performance.now();
-      const rejected = await sms.sendMessage(PHONE, 'hi').catch((e: unknown) => e);
-      expect(performance.now() - started).toBeLessThan(5);
+      // rejected without I/O: the fastest of 20 rejections (a loaded machine may pause any one)
+      const durations: number[] = [];
+      let rejected: unknown;
+      for (let i = 0; i < 20; i++) {
+        const started = performance.now();
+        rejected = await sms.sendMessage(PHONE, 'hi').catch((e: unknown) => e);
+        durations.push(performance.now() - started);
+        expect(isOpenStateError(rejected)).toBe(true);
+      }
+      expect(Math.min(...durations)).toBeLessThan(1);
       expect(isOpenStateError(rejected)).toBe(true);
       expect(rejected).toMatchObject({ breaker: 'sms:memory', retryAfterMs: 60_000 });
       expect(adapter.calls).toBe(3);
