@@ -130,7 +130,10 @@ describe('FsStorageAdapter', () => {
       },
     });
     const writing = adapter.put('atomic', body);
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    // until the first half is in the temporary file (polled: no fixed sleep to lose under load)
+    for (let i = 0; i < 400 && !tree(root).some((p) => p.includes('~tmp-')); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
     // half the new body is on disk, in the temporary file: readers still get the old one
     expect(await (await adapter.get('atomic'))!.text()).toBe(old);
     expect(tree(root).some((p) => p.includes('~tmp-'))).toBe(true);

@@ -155,9 +155,10 @@ describe('withResilience', () => {
     try {
       const fs = new FsStorageAdapter({ root, readChunkBytes: 16 });
       await fs.put('k', 'x'.repeat(64));
-      const storage = withResilience(fs, { retry: false, timeout: 20 });
+      // a deadline the get itself meets even on a loaded CI core, then outlived by the read
+      const storage = withResilience(fs, { retry: false, timeout: 150 });
       const object = await storage.get('k');
-      await new Promise((resolve) => setTimeout(resolve, 40));
+      await new Promise((resolve) => setTimeout(resolve, 200));
       expect(await object!.text()).toBe('x'.repeat(64));
     } finally {
       rmSync(root, { recursive: true, force: true });

@@ -398,17 +398,23 @@ export function describeStorageAdapterContract(name: string, harness: StorageCon
       const key = `${scope()}stalled`;
       const controller = new AbortController();
       let cancelled = false;
-      // one chunk, then nothing: only the abort can end this upload
-      const body = new ReadableStream<Uint8Array>({
-        start(c) {
-          c.enqueue(new Uint8Array(1024).fill(7));
+      // one chunk, then nothing: only the abort can end this upload. It aborts once the adapter
+      // has read the first chunk, so the adapter has really started (no timing guess).
+      let pulls = 0;
+      const body = new ReadableStream<Uint8Array>(
+        {
+          pull(c) {
+            if (pulls++ > 0) return new Promise<void>(() => {});
+            c.enqueue(new Uint8Array(1024).fill(7));
+            setTimeout(() => controller.abort(new Error('deadline')), 10);
+          },
+          cancel() {
+            cancelled = true;
+          },
         },
-        cancel() {
-          cancelled = true;
-        },
-      });
+        { highWaterMark: 0 },
+      );
       const upload = adapter.put(key, body, { signal: controller.signal });
-      setTimeout(() => controller.abort(new Error('deadline')), 30);
       await expect(upload).rejects.toThrow('deadline');
       expect(await adapter.head(key)).toBeNull();
       // the source is released, not left pending
