@@ -10,7 +10,10 @@ export interface StateChangeEvent {
   readonly to: State;
 }
 
-/** A call completed and counted as a success (it resolved, or `isSuccessful` accepted its error). */
+/**
+ * A call succeeded: it resolved, or `isSuccessful` accepted its error. Emitted for every such
+ * call, also for one whose outcome no longer counts (admitted before a state change or reset).
+ */
 export interface SuccessEvent {
   /** Name of the breaker. */
   readonly name: string;
@@ -20,7 +23,10 @@ export interface SuccessEvent {
   readonly durationMs: number;
 }
 
-/** A call failed: it threw or rejected, and the error was neither excluded nor a success. */
+/**
+ * A call failed: it threw or rejected, and the error was neither excluded nor a success. Emitted
+ * for every such call, also for one whose outcome no longer counts.
+ */
 export interface FailureEvent {
   /** Name of the breaker. */
   readonly name: string;
