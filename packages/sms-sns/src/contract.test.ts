@@ -19,6 +19,7 @@ const faults: Record<SmsContractFault, FakeSnsFault> = {
   },
   'opted-out': { code: 'OptedOut', status: 400, message: 'Phone number is opted out' },
   hang: 'hang',
+  'no-message-id': 'no-message-id',
 };
 
 let server: FakeSns | undefined;

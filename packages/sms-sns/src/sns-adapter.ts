@@ -38,11 +38,21 @@ export interface SnsSmsAdapterOptions {
    * @default a client built from `region`, `credentials`, `endpoint` and the timeouts below
    */
   client?: SNSClient;
-  /** AWS region of the client the adapter builds. */
+  /**
+   * AWS region of the client the adapter builds.
+   * @default the SDK's (`AWS_REGION`, the shared config file)
+   */
   region?: string;
-  /** Credentials of the client the adapter builds. @default the SDK's default provider chain */
+  /**
+   * Credentials of the client the adapter builds; their secret key and session token are
+   * scrubbed from every error.
+   * @default the SDK's default provider chain
+   */
   credentials?: SNSClientConfig['credentials'];
-  /** Endpoint of the client the adapter builds (a local server in tests). */
+  /**
+   * Endpoint of the client the adapter builds (a local server in tests).
+   * @default SNS's regional endpoint
+   */
   endpoint?: string;
   /**
    * How long a request may take once sent, in ms (the client is built with

@@ -5,13 +5,14 @@ import { TwilioSmsAdapter } from './twilio-adapter.js';
 const ACCOUNT_SID = `AC${'1'.repeat(32)}`;
 const AUTH_TOKEN = 'twilio-auth-token-never-logged-0123';
 const VERIFY_SID = `VA${'a'.repeat(32)}`;
-const faults: Record<SmsContractFault, FakeTwilioFault | 'hang'> = {
+const faults: Record<SmsContractFault, FakeTwilioFault | 'hang' | 'no-sid'> = {
   throttled: { status: 429, code: 20429, message: 'Too Many Requests', retryAfter: '2' },
   transient: { status: 503, code: 20503, message: 'Service unavailable' },
   auth: { status: 401, code: 20003, message: 'Authenticate' },
   'invalid-number': { status: 400, code: 21211, message: "The 'To' number is not a valid phone number." },
   'opted-out': { status: 400, code: 21610, message: 'Attempt to send to unsubscribed recipient' },
   hang: 'hang',
+  'no-message-id': 'no-sid',
 };
 
 let server: FakeTwilio | undefined;

@@ -26,15 +26,31 @@ export interface TwilioSmsAdapterOptions {
    * @default a client built from `accountSid` and `authToken` with a {@link TwilioHttpClient}
    */
   client?: TwilioClient;
-  /** Account SID (`AC…`) of the client the adapter builds. */
+  /**
+   * Account SID (`AC…`) of the client the adapter builds; required without `client`.
+   * @default undefined
+   */
   accountSid?: string;
-  /** Auth token of the client the adapter builds. It appears in no error and no log. */
+  /**
+   * Auth token of the client the adapter builds; required without `client`. It appears in no
+   * error and no log.
+   * @default undefined
+   */
   authToken?: string;
-  /** Sender number (E.164) or alphanumeric sender id; this or `messagingServiceSid` for `sendMessage`. */
+  /**
+   * Sender number (E.164) or alphanumeric sender id; this or `messagingServiceSid` for `sendMessage`.
+   * @default undefined
+   */
   from?: string;
-  /** Messaging Service SID (`MG…`), which picks the sender itself. Takes precedence over `from`. */
+  /**
+   * Messaging Service SID (`MG…`), which picks the sender itself. Takes precedence over `from`.
+   * @default undefined
+   */
   messagingServiceSid?: string;
-  /** Verify Service SID (`VA…`) for `sendOtp` and `verifyOtp`. */
+  /**
+   * Verify Service SID (`VA…`) for `sendOtp` and `verifyOtp`; without it those throw.
+   * @default undefined
+   */
   verifyServiceSid?: string;
   /**
    * Request timeout of the client the adapter builds, in ms.

@@ -11,6 +11,7 @@ const faults: Record<SmsContractFault, MemorySmsFault> = {
   'invalid-number': 'invalid',
   'opted-out': 'opted-out',
   hang: 'timeout',
+  'no-message-id': 'no-message-id',
 };
 
 describeSmsAdapterContract('MemorySmsAdapter', {

@@ -31,7 +31,8 @@ export interface MemorySmsMessage {
 
 /**
  * A fault {@link MemorySmsAdapter} can play: a provider failure of that kind, `opted-out` (a
- * permanent, message-scoped refusal), or `hang` (no answer until the call's signal aborts).
+ * permanent, message-scoped refusal), `hang` (no answer until the call's signal aborts), or
+ * `no-message-id` (what an adapter throws for a success reply without an id: not retried).
  */
 export type MemorySmsFault =
   | 'throttled'
@@ -40,7 +41,8 @@ export type MemorySmsFault =
   | 'auth'
   | 'invalid'
   | 'opted-out'
-  | 'hang';
+  | 'hang'
+  | 'no-message-id';
 
 /** Options of {@link MemorySmsAdapter}. */
 export interface MemorySmsAdapterOptions {
@@ -211,6 +213,14 @@ function faultError(
         operation,
         status: 400,
         message: 'number opted out',
+      });
+    case 'no-message-id':
+      return new ProviderError({
+        kind: 'transient',
+        retryable: false,
+        provider,
+        operation,
+        message: `${provider} accepted the message without an id; not retried (it may have been sent)`,
       });
   }
 }

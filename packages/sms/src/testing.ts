@@ -1,3 +1,15 @@
+/**
+ * `@tracks/sms/testing`: the contracts every SMS adapter and every OTP store pass. An adapter's
+ * `contract.test.ts` starts its provider's local server and hands the suite a harness:
+ *
+ * ```ts
+ * import { describeSmsAdapterContract } from '@tracks/sms/testing';
+ * describeSmsAdapterContract('SnsSmsAdapter', snsHarness);
+ * ```
+ *
+ * Needs vitest (an optional peer of `@tracks/sms`).
+ * @module
+ */
 import { inspect } from 'node:util';
 import { isProviderError } from '@tracks/breaker';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -9,9 +21,17 @@ import type { OtpIssueLimits, OtpRecord, OtpStore } from './otp-store.js';
  * A failure the harness's local server can play on the next provider request:
  * `throttled` (429 / Throttling, with a Retry-After of 2 s where the protocol carries one),
  * `transient` (a 5xx), `auth` (bad credentials), `invalid-number` (the provider refuses the
- * number), `opted-out` (the recipient unsubscribed), `hang` (no answer at all).
+ * number), `opted-out` (the recipient unsubscribed), `hang` (no answer at all),
+ * `no-message-id` (a success reply without the message's id).
  */
-export type SmsContractFault = 'throttled' | 'transient' | 'auth' | 'invalid-number' | 'opted-out' | 'hang';
+export type SmsContractFault =
+  | 'throttled'
+  | 'transient'
+  | 'auth'
+  | 'invalid-number'
+  | 'opted-out'
+  | 'hang'
+  | 'no-message-id';
 
 /** A message as the provider's server received it. */
 export interface ReceivedSms {
@@ -52,7 +72,10 @@ export interface SmsContractHarness {
   timeoutMs: number;
   /** How long codes stay valid, in ms (what `advance` must pass to expire one). */
   otpTtlMs: number;
-  /** Credentials that must appear in no error's `JSON.stringify` or `util.inspect`. */
+  /**
+   * Credentials that must appear in no error's `JSON.stringify` or `util.inspect`.
+   * @default []
+   */
   secrets?: readonly string[];
   /**
    * Whether a throttled answer carries a wait the adapter reports as `retryAfterMs` (2 s).
@@ -175,6 +198,13 @@ export function describeSmsAdapterContract(name: string, harness: SmsContractHar
         const error = await rejection(adapter.sendMessage(PHONE, 'hi'));
         expect(error).toMatchObject({ kind: 'timeout' });
         expect(performance.now() - started).toBeLessThan(harness.timeoutMs + 1000);
+      });
+
+      it('treats a success reply without a message id as an error', async () => {
+        fixture.fail('no-message-id');
+        const error = await rejection(adapter.sendMessage(PHONE, 'hi'));
+        expect(isProviderError(error)).toBe(true);
+        expect(error).toMatchObject({ retryable: false });
       });
 
       it('rejects with the reason of an aborted signal', async () => {
