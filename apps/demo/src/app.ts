@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
+import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { isProviderError } from '@tracks/breaker';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
@@ -97,6 +98,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const metricsRegistry = options.metricsRegistry ?? new Registry();
   const streams = new Set<ServerResponse>();
   let ready = false;
+  let loopDelay: IntervalHistogram | undefined;
   let closing = false;
 
   const fastify = Fastify({
@@ -136,7 +138,11 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
 
   fastify.setErrorHandler((error, request, reply) => {
     const http = toHttpError(error, retryAfterFor);
-    if (http.status >= 500) request.log.error({ err: error }, 'request failed');
+    // a 503 is the breaker doing its job, logged once per state change by the breaker's
+    // listener; per request it is debug noise that would cost the most exactly during an outage
+    if (http.status === 503)
+      request.log.debug({ status: 503, reason: http.body.error }, 'provider unavailable');
+    else if (http.status >= 500) request.log.error({ err: error }, 'request failed');
     else request.log.info({ status: http.status, reason: http.body.error }, 'request refused');
     return sendError(reply, http);
   });
@@ -192,10 +198,20 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       return sendError(reply, { status: 404, body: { error: 'not available in production' } });
     const gc = (globalThis as { gc?: () => void }).gc;
     if ((request.query as Record<string, unknown>).gc !== undefined && gc !== undefined) gc();
+    // started on first use: the load check reads how long the event loop stalled during its run
+    loopDelay ??= monitorEventLoopDelay({ resolution: 10 });
+    loopDelay.enable();
+    const delay = {
+      p50Ms: loopDelay.percentile(50) / 1e6,
+      p99Ms: loopDelay.percentile(99) / 1e6,
+      maxMs: loopDelay.max / 1e6,
+    };
+    if ((request.query as Record<string, unknown>).reset !== undefined) loopDelay.reset();
     const resources: Record<string, number> = {};
     for (const name of process.getActiveResourcesInfo()) resources[name] = (resources[name] ?? 0) + 1;
     return {
       memory: process.memoryUsage(),
+      eventLoopDelay: delay,
       faultsHeld: faults.held,
       eventStreams: streams.size,
       eventSubscribers: events.size,
@@ -368,6 +384,11 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     });
   });
 
+  // a response finished while stopping closes its keep-alive connection; otherwise the server
+  // would wait out the client's keep-alive before close() could resolve
+  fastify.addHook('onSend', async (_request, reply) => {
+    if (closing) reply.header('connection', 'close');
+  });
   fastify.addHook('preClose', (done) => {
     closing = true;
     // event streams never finish on their own; end them so close() can
@@ -378,6 +399,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     done();
   });
   fastify.addHook('onClose', async () => {
+    loopDelay?.disable();
     await services.close();
     await smtpSink?.close();
   });
@@ -400,6 +422,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       return `http://${host}:${address.port}`;
     },
     close() {
+      closing = true;
       closed ??= fastify.close();
       return closed;
     },

@@ -65,6 +65,23 @@ describe('dist/main.js', () => {
     expect(result.stdout).toBe('');
   });
 
+  it('exits 0 on SIGINT (Ctrl-C)', async () => {
+    const child = spawn(process.execPath, [main], {
+      cwd,
+      env: environment({ PORT: '0', LOG_LEVEL: 'warn' }),
+      stdio: 'pipe',
+    });
+    children.add(child);
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    await new Promise<void>((resolve) => {
+      child.stdout.on('data', (chunk) => {
+        if (String(chunk).includes('listening on')) resolve();
+      });
+    });
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
+  });
+
   it('starts with no configuration, serves, and exits 0 on SIGTERM', async () => {
     const child = spawn(process.execPath, [main], {
       cwd,
