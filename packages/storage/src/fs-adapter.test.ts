@@ -1,9 +1,11 @@
+import { spawnSync } from 'node:child_process';
 import {
   existsSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
+  renameSync,
   rmSync,
   symlinkSync,
   writeFileSync,
@@ -161,6 +163,39 @@ describe('FsStorageAdapter', () => {
     await adapter.delete('deep/er/still/file');
     expect(tree(root).sort()).toEqual(['keep', 'keep~meta.json']);
     expect(readdirSync(root)).not.toContain('deep~');
+  });
+
+  it('does not hang on a FIFO planted under the root', async () => {
+    await adapter.put('seed', 'x');
+    const made = spawnSync('mkfifo', [join(root, 'pipe')]);
+    expect(made.status, 'mkfifo is part of coreutils').toBe(0);
+    expect(await adapter.get('pipe')).toBeNull();
+    expect(await adapter.head('pipe')).toBeNull();
+    expect((await adapter.list()).items.map((i) => i.key)).toEqual(['seed']);
+  });
+
+  it('ignores a sidecar that describes another version of the file', async () => {
+    await adapter.put('k', 'old', { contentType: 'text/plain', metadata: { v: '1' } });
+    // the data file replaced behind the adapter's back (a new inode): its sidecar no longer applies
+    writeFileSync(join(root, 'k.new'), 'replaced by hand');
+    renameSync(join(root, 'k.new'), join(root, 'k'));
+    const head = await adapter.head('k');
+    expect(head).toMatchObject({ size: 16, contentType: 'application/octet-stream', metadata: {} });
+    expect(head?.etag).toBeUndefined();
+    const object = await adapter.get('k');
+    expect(object?.metadata).toEqual({});
+    expect(await object?.text()).toBe('replaced by hand');
+    expect((await adapter.list()).items[0]).toMatchObject({ key: 'k', metadata: {} });
+  });
+
+  it('survives puts racing deletes that prune the same folder', async () => {
+    for (let i = 0; i < 40; i++) {
+      await adapter.put(`race/${i}`, 'x');
+      // the delete empties and prunes race~ while the next put is creating its file in it
+      await Promise.all([adapter.delete(`race/${i}`), adapter.put(`race/${i + 1}`, 'y')]);
+      await adapter.delete(`race/${i + 1}`);
+    }
+    expect((await adapter.list('race/')).items).toEqual([]);
   });
 
   it('refuses a segment too long for a file name, as an invalid key', async () => {

@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import {
   type FileHandle,
+  lstat,
   mkdir,
   open,
   readdir,
@@ -9,7 +10,6 @@ import {
   realpath,
   rename,
   rmdir,
-  stat,
   unlink,
 } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
@@ -113,15 +113,25 @@ export class FsStorageAdapter implements StorageAdapter {
     let tempSidecar: string | undefined;
     let handle: FileHandle | undefined;
     try {
-      const { directory, name } = (await this.#locate(key, 'put', true))!;
-      const tag = randomBytes(6).toString('hex');
-      temp = join(directory, `${name}${TEMP_MARK}${tag}`);
-      tempSidecar = join(directory, `${name}${TEMP_MARK}${tag}.meta`);
-      handle = await open(
-        temp,
-        constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | O_NOFOLLOW,
-        0o644,
-      );
+      let directory = '';
+      let name = '';
+      for (let attempt = 1; handle === undefined; attempt++) {
+        try {
+          ({ directory, name } = (await this.#locate(key, 'put', true))!);
+          const tag = randomBytes(6).toString('hex');
+          temp = join(directory, `${name}${TEMP_MARK}${tag}`);
+          tempSidecar = join(directory, `${name}${TEMP_MARK}${tag}.meta`);
+          handle = await open(
+            temp,
+            constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | O_NOFOLLOW,
+            0o644,
+          );
+        } catch (error) {
+          // a delete of the folder's last object pruned it between our mkdir and this open
+          if (!isCode(error, 'ENOENT') || attempt === 5) throw error;
+          temp = tempSidecar = undefined;
+        }
+      }
       const hash = createHash('md5');
       let size = 0;
       for await (const chunk of iterateBody(body, options.signal)) {
@@ -140,12 +150,12 @@ export class FsStorageAdapter implements StorageAdapter {
         contentType: options.contentType ?? DEFAULT_CONTENT_TYPE,
         metadata: { ...options.metadata },
       };
-      await writeNew(tempSidecar, JSON.stringify(sidecar));
+      await writeNew(tempSidecar!, JSON.stringify(sidecar));
       options.signal?.throwIfAborted();
       // Sidecar first: a reader that sees the new data file finds its sidecar already in
       // place, and one that sees the old data file notices the inode mismatch and reads again.
-      await rename(tempSidecar, join(directory, `${name}${SIDECAR_SUFFIX}`));
-      await rename(temp, join(directory, name));
+      await rename(tempSidecar!, join(directory, `${name}${SIDECAR_SUFFIX}`));
+      await rename(temp!, join(directory, name));
       return { key, etag: sidecar.etag, size };
     } catch (error) {
       await handle?.close().catch(() => {});
@@ -173,18 +183,19 @@ export class FsStorageAdapter implements StorageAdapter {
             await handle.close();
             return null;
           }
-          if (sidecar !== null && sidecar.ino !== stats.ino && attempt < 5) {
+          if (sidecar !== null && !describes(sidecar, stats) && attempt < 5) {
             // a put is between its two renames: read again
             await handle.close();
             continue;
           }
           options.signal?.throwIfAborted();
+          const own = describes(sidecar, stats) ? sidecar : null;
           const stream = handle.createReadStream({
             highWaterMark: this.#readChunkBytes,
             ...(options.signal ? { signal: options.signal } : {}),
           });
           const body = toWebStream(stream);
-          return storedObject(this.#info(key, stats.size, stats.mtime, sidecar), body);
+          return storedObject(this.#info(key, stats.size, stats.mtime, own), body);
         } catch (error) {
           await handle.close().catch(() => {});
           throw error;
@@ -210,9 +221,10 @@ export class FsStorageAdapter implements StorageAdapter {
           const stats = await handle.stat();
           if (!stats.isFile()) return null;
           const sidecar = await readSidecar(located.directory, located.name);
-          if (sidecar !== null && sidecar.ino !== stats.ino && attempt < 5) continue;
+          if (sidecar !== null && !describes(sidecar, stats) && attempt < 5) continue;
           options.signal?.throwIfAborted();
-          return this.#info(key, stats.size, stats.mtime, sidecar);
+          // a sidecar still describing another version (writers racing) is not this file's
+          return this.#info(key, stats.size, stats.mtime, describes(sidecar, stats) ? sidecar : null);
         } finally {
           await handle.close().catch(() => {});
         }
@@ -288,10 +300,11 @@ export class FsStorageAdapter implements StorageAdapter {
               more = true;
               return true;
             }
-            const stats = await stat(path).catch(() => null);
-            if (stats === null) continue;
+            const stats = await lstat(path).catch(() => null);
+            if (stats === null || !stats.isFile()) continue;
             const sidecar = await readSidecar(directory, child.name);
-            items.push(this.#info(child.key, stats.size, stats.mtime, sidecar));
+            const own = describes(sidecar, stats) ? sidecar : null;
+            items.push(this.#info(child.key, stats.size, stats.mtime, own));
           }
         }
         return false;
@@ -475,9 +488,15 @@ function decodeCursor(cursor: string, context: { provider: string; operation: 'l
   return key;
 }
 
+// whether a sidecar is the one its put wrote beside this very file (same inode, same size)
+function describes(sidecar: Sidecar | null, stats: { ino: number; size: number }): sidecar is Sidecar {
+  return sidecar !== null && sidecar.ino === stats.ino && sidecar.size === stats.size;
+}
+
 async function openExisting(path: string): Promise<FileHandle | null> {
   try {
-    return await open(path, constants.O_RDONLY | O_NOFOLLOW);
+    // O_NONBLOCK: a FIFO planted under the root must not hang the open (it is then not a file)
+    return await open(path, constants.O_RDONLY | O_NOFOLLOW | (constants.O_NONBLOCK ?? 0));
   } catch (error) {
     if (isCode(error, 'ENOENT') || isCode(error, 'ENOTDIR') || isCode(error, 'EISDIR')) return null;
     throw error;
