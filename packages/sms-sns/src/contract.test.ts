@@ -28,7 +28,7 @@ describeSmsAdapterContract('SnsSmsAdapter', {
   timeoutMs: 300,
   otpTtlMs: 600_000,
   secrets: [SECRET_KEY],
-  async create() {
+  async create({ requestTimeoutMs }) {
     server ??= await FakeSns.start();
     const sns = server;
     sns.reset();
@@ -39,7 +39,7 @@ describeSmsAdapterContract('SnsSmsAdapter', {
       endpoint: sns.endpoint,
       region: 'us-east-1',
       credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: SECRET_KEY },
-      requestTimeoutMs: 300,
+      requestTimeoutMs,
     });
     return {
       adapter,

@@ -27,7 +27,7 @@ function adapter(options: Partial<SnsSmsAdapterOptions> = {}): SnsSmsAdapter {
     endpoint: sns.endpoint,
     region: 'us-east-1',
     credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: SECRET_KEY },
-    requestTimeoutMs: 300,
+    requestTimeoutMs: 5_000,
     ...options,
   });
 }

@@ -22,7 +22,7 @@ describeSmsAdapterContract('TwilioSmsAdapter', {
   otpTtlMs: 600_000,
   secrets: [AUTH_TOKEN],
   throttleCarriesRetryAfter: true,
-  async create() {
+  async create({ requestTimeoutMs }) {
     server ??= await FakeTwilio.start(ACCOUNT_SID, AUTH_TOKEN);
     const twilio = server;
     twilio.reset();
@@ -32,7 +32,7 @@ describeSmsAdapterContract('TwilioSmsAdapter', {
       from: '+15005550006',
       verifyServiceSid: VERIFY_SID,
       baseUrl: twilio.baseUrl,
-      timeoutMs: 300,
+      timeoutMs: requestTimeoutMs,
     });
     return {
       adapter,

@@ -33,7 +33,7 @@ function adapter(options: Partial<TwilioSmsAdapterOptions> = {}): TwilioSmsAdapt
     from: '+15005550006',
     verifyServiceSid: VERIFY_SID,
     baseUrl: server.baseUrl,
-    timeoutMs: 300,
+    timeoutMs: 5_000,
     ...options,
   });
   adapters.push(a);
@@ -103,7 +103,11 @@ describe('TwilioSmsAdapter', () => {
     const a = adapter();
     const errors: unknown[] = [];
     server.faults.push('hang');
-    errors.push(await a.sendMessage(PHONE, 'hi').catch((e: unknown) => e));
+    errors.push(
+      await adapter({ timeoutMs: 200 })
+        .sendMessage(PHONE, 'hi')
+        .catch((e: unknown) => e),
+    );
     errors.push(
       await adapter({ authToken: 'wrong-token-0000' })
         .sendOtp(PHONE)
@@ -117,7 +121,7 @@ describe('TwilioSmsAdapter', () => {
 
   it('works with a client the caller built with TwilioHttpClient', async () => {
     const client = twilio(ACCOUNT_SID, AUTH_TOKEN, {
-      httpClient: new TwilioHttpClient({ baseUrl: server.baseUrl, timeoutMs: 300 }),
+      httpClient: new TwilioHttpClient({ baseUrl: server.baseUrl, timeoutMs: 5_000 }),
     });
     const a = adapter({ client });
     expect(a.client).toBe(client);
