@@ -1,4 +1,4 @@
-import { ProviderError, type ProviderErrorKind } from '@tracks/breaker';
+import { ProviderError, type ProviderErrorKind, parseRetryAfter } from '@tracks/breaker';
 import type { StorageOperation } from '@tracks/storage';
 
 // S3 error codes (the SDK puts them in `name`) by what they say about the store.
@@ -92,7 +92,8 @@ export function isNotFound(error: unknown): boolean {
 }
 
 /**
- * Maps an S3 SDK error onto the storage taxonomy: `SlowDown`/503 → `throttled`; other 5xx and
+ * Maps an S3 SDK error onto the storage taxonomy: `SlowDown`/503 → `throttled` (with
+ * `retryAfterMs` from a `Retry-After` header, when one came); other 5xx and
  * broken connections → `transient`; credential and signature failures (or a bare 401/403) →
  * `auth`; the SDK's timeouts → `timeout`; a missing or misnamed bucket → provider-scoped
  * `permanent`; a request S3 refuses as malformed → message-scoped `invalid`; other 4xx →
@@ -120,9 +121,12 @@ export function mapS3Error(
     kind = 'transient';
   } else if (status !== undefined && status >= 400) kind = 'permanent';
   else kind = 'transient'; // no answer and no known code: the request may not have been sent
+  // S3 itself sends no Retry-After, but S3-compatible stores and proxies in front of S3 may
+  const retryAfterMs = kind === 'throttled' ? retryAfterOf(error) : undefined;
   return new ProviderError({
     kind,
     ...(scope ? { scope } : {}),
+    ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
     provider,
     operation,
     ...(status !== undefined ? { status } : {}),
@@ -130,6 +134,12 @@ export function mapS3Error(
     cause: error,
     secrets,
   });
+}
+
+function retryAfterOf(error: unknown): number | undefined {
+  const headers = (error as SdkErrorShape | null)?.$response?.headers;
+  const value = headers?.['retry-after'] ?? headers?.['Retry-After'];
+  return typeof value === 'string' || typeof value === 'number' ? parseRetryAfter(value) : undefined;
 }
 
 function fieldOf(code: string): string {

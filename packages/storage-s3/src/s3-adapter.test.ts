@@ -87,6 +87,16 @@ describe('S3StorageAdapter error mapping', () => {
     },
   );
 
+  it('carries a Retry-After of a throttling answer as retryAfterMs', async () => {
+    expect(await failure(faulty('throttled').get('k'))).toMatchObject({
+      kind: 'throttled',
+      retryAfterMs: 2000,
+    });
+    expect(
+      ((await failure(faulty('transient').get('k'))) as { retryAfterMs?: number }).retryAfterMs,
+    ).toBeUndefined();
+  });
+
   it('makes one attempt per call: retries belong to the policy', async () => {
     const adapter = faulty('throttled');
     await failure(adapter.get('once'));

@@ -111,6 +111,7 @@ export async function startFaultServer(mode: FaultMode): Promise<FaultServer> {
         ? ''
         : `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${error.code}</Code><Message>${error.message}</Message><RequestId>fault-request-1</RequestId></Error>`;
     response.writeHead(error.status, {
+      ...(state.mode === 'throttled' ? { 'retry-after': '2' } : {}),
       'content-type': 'application/xml',
       'content-length': String(Buffer.byteLength(body)),
       'x-amz-request-id': 'fault-request-1',
