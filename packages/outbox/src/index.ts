@@ -1,0 +1,34 @@
+export type {
+  ClaimRequest,
+  DeadReason,
+  EnqueueResult,
+  JobCounts,
+  JobState,
+  ListRequest,
+  NewJob,
+  OutboxDriver,
+  Reschedule,
+  StoredJob,
+} from './driver.js';
+export { memoryDriver } from './memory-driver.js';
+export type {
+  DeadEvent,
+  DeferredEvent,
+  Deliver,
+  DeliveredEvent,
+  DeliveryContext,
+  Enqueued,
+  EnqueueOptions,
+  FailedEvent,
+  Handler,
+  HandlerSpec,
+  Outbox,
+  OutboxErrorEvent,
+  OutboxEvents,
+  OutboxJob,
+  OutboxOptions,
+  OutboxRetryOptions,
+  OutboxStats,
+  PayloadOf,
+} from './outbox.js';
+export { createOutbox } from './outbox.js';

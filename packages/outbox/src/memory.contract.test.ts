@@ -1,0 +1,4 @@
+import { memoryDriver } from './memory-driver.js';
+import { describeOutboxDriverContract } from './testing.js';
+
+describeOutboxDriverContract('memoryDriver', { open: () => memoryDriver() });
