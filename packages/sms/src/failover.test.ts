@@ -129,6 +129,21 @@ describe('failover', () => {
     await expect(sms.verifyOtp(PHONE, '123456')).rejects.toMatchObject({ kind: 'transient' });
   });
 
+  it('does not guess expired when one of two verifying providers failed', async () => {
+    const down = new RemoteVerifyAdapter();
+    const up = new RemoteVerifyAdapter();
+    const sms = failover([down, up]);
+    down.verifyFaults.push(
+      new ProviderError({ kind: 'transient', provider: 'remote', operation: 'verifyOtp' }),
+    );
+    await expect(sms.verifyOtp(PHONE, '123456')).rejects.toMatchObject({ kind: 'transient' });
+    // a wrong code is an answer: it never moves on to the next provider
+    await down.sendOtp(PHONE);
+    await up.sendOtp(PHONE);
+    expect(await sms.verifyOtp(PHONE, '000000')).toEqual({ valid: false, reason: 'mismatch' });
+    expect(up.codes.has(PHONE)).toBe(true);
+  });
+
   it('validates its arguments', () => {
     expect(() => failover([])).toThrow(TypeError);
     expect(() => failover([new MemorySmsAdapter()], { strategy: 'random' as 'fallback' })).toThrow(

@@ -143,13 +143,12 @@ export function failover(
         try {
           result = await adapter.verifyOtp(to, code, callOptions);
           if (result.valid || result.reason !== 'expired') return result;
-          lastError = undefined;
         } catch (error) {
           if (!moveOn(error)) throw error;
           lastError = error;
         }
       }
-      // every provider that could hold the code failed: saying "expired" would be a guess
+      // a provider that could hold the code failed: saying "expired" would be a guess
       if (lastError !== undefined) throw lastError;
       return result;
     },
