@@ -146,6 +146,25 @@ describe('Bulkhead', () => {
     expect(bulkhead.queued).toBe(0);
   });
 
+  it('compacts its queue under live waiters, keeping their order', async () => {
+    const bulkhead = new Bulkhead({ limit: 1, queue: Number.POSITIVE_INFINITY });
+    bulkhead.tryAcquire();
+    for (let i = 0; i < 3000; i++) bulkhead.enqueue()!.release();
+    const first = bulkhead.enqueue()!;
+    const second = bulkhead.enqueue()!;
+    const order: string[] = [];
+    void first.ready.then(() => order.push('first'));
+    void second.ready.then(() => order.push('second'));
+    bulkhead.release();
+    await first.ready;
+    first.release();
+    await second.ready;
+    second.release();
+    expect(order).toEqual(['first', 'second']);
+    expect(bulkhead.running).toBe(0);
+    expect(bulkhead.queued).toBe(0);
+  });
+
   it('rejects bad options with a TypeError', () => {
     expect(() => new Bulkhead({ limit: 0 })).toThrow(TypeError);
     expect(() => new Bulkhead({ limit: 1.5 })).toThrow(TypeError);

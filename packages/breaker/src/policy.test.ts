@@ -7,6 +7,7 @@ import { ProviderError } from './errors.js';
 import {
   asPolicy,
   type Breaker,
+  type ExecuteContext,
   isPolicy,
   type PolicyGiveUpEvent,
   type PolicyRetryEvent,
@@ -239,6 +240,40 @@ describe('resilience', () => {
     await vi.advanceTimersByTimeAsync(250);
     expect(await call).toBeInstanceOf(TimeoutError);
     expect(breaker.counts.totalFailures).toBe(1);
+  });
+
+  it('a signal first read after the deadline is already aborted with the TimeoutError', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const policy = resilience({ breaker: false, retry: false, timeout: 100 });
+    let ctx: ExecuteContext | undefined;
+    const call = policy
+      .execute((c) => {
+        ctx = c;
+        return new Promise(() => {});
+      })
+      .catch((e: unknown) => e);
+    await vi.advanceTimersByTimeAsync(100);
+    const error = await call;
+    // the attempt's AbortController is created lazily, on this first read
+    expect(ctx?.signal.aborted).toBe(true);
+    expect(ctx?.signal.reason).toBe(error);
+  });
+
+  it("uses the retry options' signal when a call passes none, and shares a Bulkhead between policies", async () => {
+    const shutdown = new AbortController();
+    const bulkhead = new Bulkhead({ limit: 1 });
+    const a = resilience({ breaker: false, bulkhead, retry: { signal: shutdown.signal } });
+    const b = resilience({ breaker: false, bulkhead, retry: false });
+    let release: () => void = () => {};
+    const held = a.execute(() => new Promise<void>((resolve) => (release = resolve)));
+    await expect(b.execute(async () => 1)).rejects.toSatisfy(isBulkheadRejection);
+    shutdown.abort(new Error('shutting down'));
+    await expect(held).rejects.toThrow('shutting down');
+    // an abandoned call frees its slot at once: fn was told to stop through its signal
+    expect(bulkhead.running).toBe(0);
+    release();
+    await expect(b.execute(async () => 2)).resolves.toBe(2);
+    await expect(a.execute(async () => 1)).rejects.toThrow('shutting down');
   });
 
   it('does not retry an ambiguous timeout of a non-idempotent call, unless retryAmbiguous', async () => {
