@@ -153,7 +153,9 @@ export class SnsSmsAdapter implements SmsAdapter {
   }
 
   /** {@inheritDoc @tracks/sms!SmsAdapter.sendOtp} */
-  sendOtp(phone: string, options?: SendOtpOptions): Promise<SendOtpResult> {
+  async sendOtp(phone: string, options?: SendOtpOptions): Promise<SendOtpResult> {
+    // before issuing: an abort must not cost the person a cooldown for a code never sent
+    options?.signal?.throwIfAborted();
     return sendIssuedOtp(this.otp, phone, (issued) => this.deliverOtp(issued.phone, issued, options));
   }
 
@@ -171,7 +173,7 @@ export class SnsSmsAdapter implements SmsAdapter {
   }
 
   /** Checks the code locally through {@link SnsSmsAdapter.otp}; SNS is not asked. */
-  verifyOtp(phone: string, code: string, options?: SmsCallOptions): Promise<VerifyResult> {
+  async verifyOtp(phone: string, code: string, options?: SmsCallOptions): Promise<VerifyResult> {
     options?.signal?.throwIfAborted();
     return this.otp.verify(phone, code);
   }

@@ -85,7 +85,9 @@ export class LogSmsAdapter implements SmsAdapter {
   }
 
   /** {@inheritDoc SmsAdapter.sendOtp} */
-  sendOtp(phone: string, options?: SendOtpOptions): Promise<SendOtpResult> {
+  async sendOtp(phone: string, options?: SendOtpOptions): Promise<SendOtpResult> {
+    // before issuing: an abort must not cost the person a cooldown for a code never sent
+    options?.signal?.throwIfAborted();
     return sendIssuedOtp(this.otp, phone, (issued) => this.deliverOtp(issued.phone, issued, options));
   }
 
@@ -105,7 +107,7 @@ export class LogSmsAdapter implements SmsAdapter {
   }
 
   /** Checks the code locally through {@link LogSmsAdapter.otp}. */
-  verifyOtp(phone: string, code: string, options?: SmsCallOptions): Promise<VerifyResult> {
+  async verifyOtp(phone: string, code: string, options?: SmsCallOptions): Promise<VerifyResult> {
     options?.signal?.throwIfAborted();
     return this.otp.verify(phone, code);
   }

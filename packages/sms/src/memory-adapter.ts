@@ -142,7 +142,9 @@ export class MemorySmsAdapter implements SmsAdapter {
   }
 
   /** {@inheritDoc SmsAdapter.sendOtp} */
-  sendOtp(phone: string, options?: SendOtpOptions): Promise<SendOtpResult> {
+  async sendOtp(phone: string, options?: SendOtpOptions): Promise<SendOtpResult> {
+    // before issuing: an abort must not cost the person a cooldown for a code never sent
+    options?.signal?.throwIfAborted();
     return sendIssuedOtp(this.otp, phone, (issued) => this.deliverOtp(issued.phone, issued, options));
   }
 
@@ -161,7 +163,7 @@ export class MemorySmsAdapter implements SmsAdapter {
   }
 
   /** Checks the code locally; not a provider call. */
-  verifyOtp(phone: string, code: string, options?: SmsCallOptions): Promise<VerifyResult> {
+  async verifyOtp(phone: string, code: string, options?: SmsCallOptions): Promise<VerifyResult> {
     options?.signal?.throwIfAborted();
     return this.otp.verify(phone, code);
   }

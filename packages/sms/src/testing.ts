@@ -228,6 +228,16 @@ export function describeSmsAdapterContract(name: string, harness: SmsContractHar
         await expect(adapter.sendMessage(PHONE, 'hi', { signal: controller.signal })).rejects.toBe(reason);
       });
 
+      it('rejects sendOtp and verifyOtp with an aborted signal, without a request or a spent limit', async () => {
+        const controller = new AbortController();
+        const reason = new Error('caller gave up');
+        controller.abort(reason);
+        await expect(adapter.sendOtp(PHONE, { signal: controller.signal })).rejects.toBe(reason);
+        await expect(adapter.verifyOtp(PHONE, '123456', { signal: controller.signal })).rejects.toBe(reason);
+        expect(fixture.requests()).toBe(0);
+        await expect(adapter.sendOtp(PHONE)).resolves.toMatchObject({ provider: adapter.provider });
+      });
+
       it('stops waiting when the signal aborts mid-request', async () => {
         fixture.fail('hang');
         const controller = new AbortController();
