@@ -62,13 +62,10 @@ export class CircuitBreaker<T = unknown> {
   #expiry = Number.POSITIVE_INFINITY;
   /** The next moment time changes anything: `#expiry`, or the next bucket of a rolling window. */
   #deadline = Number.POSITIVE_INFINITY;
-  #isolated = false;
   /** Clock reading of the latest admission, so that a call reads the clock once. */
   #admittedAt = 0;
-  /** In-flight half-open probes as [id, startedAt] pairs, when probes can time out. */
-  #probes: number[] | undefined;
-  /** Half-open slots given back by probes that outlived `probeTimeout`. */
-  #abandoned = 0;
+  /** The half-open probes in flight, when probes can time out. */
+  #probes: Probes | undefined;
 
   // created by the first subscription: a breaker nobody watches allocates no emitter, and
   // keeps one field for all five (memory per breaker counts when there are thousands)
@@ -177,15 +174,15 @@ export class CircuitBreaker<T = unknown> {
     this.#generation = Math.max(this.#generation + 1, s.generation);
     this.#start = s.start;
     this.#expiry = s.expiry ?? Number.POSITIVE_INFINITY;
-    this.#isolated = s.isolated;
     this.#counts.load(s.counts, s.age, s.buckets);
-    this.#deadline = this.#nextDeadline();
+    // an isolated breaker is an open one with no deadline (see `#isolated`)
+    this.#deadline = s.isolated ? Number.POSITIVE_INFINITY : this.#nextDeadline();
     this.#resetProbes();
     if (s.state === State.HalfOpen && this.#probes !== undefined) {
       // probes admitted elsewhere hold slots too; they free theirs after probeTimeout like ours
       const c = s.counts;
       const inFlight = c.requests - c.totalSuccesses - c.totalFailures - c.totalExclusions;
-      for (let i = 1; i <= inFlight; i++) this.#probes.push(-i, s.start);
+      for (let i = 1; i <= inFlight; i++) this.#probes.inFlight.push(-i, s.start);
     }
     if (from !== s.state) this.#notify(from, s.state);
   }
@@ -194,14 +191,12 @@ export class CircuitBreaker<T = unknown> {
   isolate(): void {
     const now = this.#now();
     this.#setState(State.Open, now);
-    this.#isolated = true;
     this.#deadline = Number.POSITIVE_INFINITY; // no time-based transition until reset()
   }
 
   /** Returns to a fresh closed state: counts cleared, isolation lifted, a new generation. */
   reset(): void {
     const now = this.#now();
-    this.#isolated = false;
     if (this.#state === State.Closed) this.#newGeneration(now);
     else this.#setState(State.Closed, now);
   }
@@ -271,14 +266,14 @@ export class CircuitBreaker<T = unknown> {
     if (state === State.Open) return REJECTED_OPEN;
     // half-open: excluded calls and timed-out probes give their slots back
     if (
-      counts.requests - counts.totalExclusions - this.#abandoned >= this.#maxRequests &&
+      counts.requests - counts.totalExclusions - (this.#probes?.abandoned ?? 0) >= this.#maxRequests &&
       !this.#reclaim(now)
     ) {
       return REJECTED_BUSY;
     }
     const id = counts.requests;
     counts.onRequest();
-    this.#probes?.push(id, now);
+    this.#probes?.inFlight.push(id, now);
     return id;
   }
 
@@ -351,7 +346,7 @@ export class CircuitBreaker<T = unknown> {
         : Math.max(0, Math.ceil(this.#expiry - this.#admittedAt));
       return openStateError(this.name, retryAfterMs);
     }
-    const probes = this.#probes;
+    const probes = this.#probes?.inFlight;
     const retryAfterMs =
       probes !== undefined && probes.length > 0
         ? Math.max(0, Math.ceil(probes[1]! + this.#probeTimeout - this.#admittedAt))
@@ -375,7 +370,8 @@ export class CircuitBreaker<T = unknown> {
         this.#counts.grow(age);
         this.#deadline = this.#start + (age + 1) * this.#bucketPeriod;
       }
-    } else if (this.#state === State.Open && !this.#isolated) {
+    } else if (this.#state === State.Open) {
+      // (an isolated breaker has no deadline, so it never gets here)
       this.#setState(State.HalfOpen, now);
     }
   }
@@ -418,7 +414,7 @@ export class CircuitBreaker<T = unknown> {
   }
 
   #nextDeadline(): number {
-    if (this.#state === State.Open) return this.#isolated ? Number.POSITIVE_INFINITY : this.#expiry;
+    if (this.#state === State.Open) return this.#expiry;
     if (this.#state === State.Closed && this.#bucketPeriod > 0) {
       return this.#start + (this.#counts.age + 1) * this.#bucketPeriod;
     }
@@ -426,31 +422,45 @@ export class CircuitBreaker<T = unknown> {
   }
 
   #resetProbes(): void {
-    this.#abandoned = 0;
-    this.#probes = this.#state === State.HalfOpen && this.#probeTimeout > 0 ? [] : undefined;
+    this.#probes = this.#state === State.HalfOpen && this.#probeTimeout > 0 ? new Probes() : undefined;
   }
 
   // Frees the slot of the oldest probe if it has outlived probeTimeout; its result will be ignored.
   #reclaim(now: number): boolean {
     const probes = this.#probes;
-    if (probes === undefined || probes.length === 0 || now - probes[1]! < this.#probeTimeout) return false;
-    probes.splice(0, 2);
-    this.#abandoned++;
+    if (probes === undefined) return false;
+    const inFlight = probes.inFlight;
+    if (inFlight.length === 0 || now - inFlight[1]! < this.#probeTimeout) return false;
+    inFlight.splice(0, 2);
+    probes.abandoned++;
     return true;
   }
 
   // True if the probe still holds its slot (and gives it back); false if it was abandoned.
   #releaseProbe(id: number): boolean {
-    const probes = this.#probes;
-    if (probes === undefined) return true;
-    for (let i = 0; i < probes.length; i += 2) {
-      if (probes[i] === id) {
-        probes.splice(i, 2);
+    const inFlight = this.#probes?.inFlight;
+    if (inFlight === undefined) return true;
+    for (let i = 0; i < inFlight.length; i += 2) {
+      if (inFlight[i] === id) {
+        inFlight.splice(i, 2);
         return true;
       }
     }
     return false;
   }
+
+  // Held open by isolate(): open, with no deadline (an open period always has one).
+  get #isolated(): boolean {
+    return this.#state === State.Open && this.#deadline === Number.POSITIVE_INFINITY;
+  }
+}
+
+// The half-open probes of one half-open period, kept only when probes can time out.
+class Probes {
+  /** In-flight probes as [id, startedAt] pairs, oldest first. */
+  readonly inFlight: number[] = [];
+  /** Slots given back by probes that outlived `probeTimeout`. */
+  abandoned = 0;
 }
 
 class Observers {
