@@ -62,6 +62,7 @@ describe('loadConfig', () => {
     [{ SMTP_SECURE: 'maybe' }, /^SMTP_SECURE must be true or false/],
     [{ NODE_ENV: 'production' }, /SMS_PROVIDER=log .* refuses to run with NODE_ENV=production/],
     [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL must be one of/],
+    [{ OTP_SECRET: 'short' }, /^OTP_SECRET must be at least 16 bytes long$/],
   ])('refuses %o with one clear line', (env, message) => {
     let error: unknown;
     try {

@@ -206,6 +206,9 @@ const schema = z
       if (env.OTP_SECRET === undefined)
         missing('OTP_SECRET', `SMS_PROVIDER=${env.SMS_PROVIDER} with NODE_ENV=production`);
     }
+    if (env.OTP_SECRET !== undefined && Buffer.byteLength(env.OTP_SECRET) < 16) {
+      ctx.addIssue({ code: 'custom', message: 'OTP_SECRET must be at least 16 bytes long' });
+    }
     if (env.STORAGE_PROVIDER === 's3') {
       if (env.S3_BUCKET === undefined) missing('S3_BUCKET', 'STORAGE_PROVIDER=s3');
       if (region === undefined) missing('AWS_REGION', 'STORAGE_PROVIDER=s3');
