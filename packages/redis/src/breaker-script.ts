@@ -1,4 +1,4 @@
-import { State } from '@tracks/breaker';
+import { type Counts, State } from '@tracks/breaker';
 
 /**
  * @internal The one Lua script behind the distributed breaker: every operation (admit a call,
@@ -17,11 +17,13 @@ import { State } from '@tracks/breaker';
  * clock, and tests inject it. The settings travel with every call (ARGV[3..9]): nothing but state
  * is stored.
  *
- * Replies: `{code, st, g, s, e, iso, req, suc, fai, exc, cs, cf, extra}`. For `admit`, `code` is
- * the ticket (bucket age or probe id, >= 0), -1 (open) or -2 (every probe slot taken; `extra`:
- * ms until the oldest probe's slot frees, or -1). For `record`, `code` 1 says a closed-state
- * failure was counted, so the caller asks its readyToTrip. For `trip`, `code` 1 says this call
- * opened the breaker.
+ * Replies: `{code, st, g, s, e, iso, req, suc, fai, exc, cs, cf, extra, admitted, …tail}`. For
+ * `admit` (of ARGV[10] calls at once), `code` is the first ticket (bucket age, or the first of
+ * `admitted` consecutive probe ids), -1 (open) or -2 (every probe slot taken); `extra`: ms until
+ * the oldest probe's slot frees, or -1, for the calls not admitted. For `record` (of a list of
+ * outcomes), `code` is the number of closed-state failures counted and the tail holds
+ * `generation, counts…` after each (7 numbers), so the caller asks its readyToTrip about each.
+ * For `trip`, `code` 1 says this call opened the breaker.
  */
 export const BREAKER_SCRIPT = `
 local key = KEYS[1]
@@ -192,58 +194,76 @@ if raw[1] == false then
   newGeneration()
 end
 
-local code, extra = 0, -1
+local code, extra, admitted = 0, -1, 0
+local tail = {}
 if op == 'admit' then
+  -- ARGV[10] calls asking at once (an instance coalesces the calls of one tick): all admitted
+  -- in one bucket while closed; while half-open, as many as there are free probe slots
+  local n = tonumber(ARGV[10])
   current()
   if b.st == CLOSED then
     code = b.age
+    admitted = n
+    b.req = b.req + n - 1
     onRequest()
+    if size > 1 and n > 1 then bump(b.age, function(t) t[1] = t[1] + n - 1 end) end
   elseif b.st == OPEN then
     code = -1
   else
     local p = probes()
-    local busy = b.req - b.exc - b.ab >= maxRequests
-    if busy and probeTimeout > 0 and #p > 0 and now - p[2] >= probeTimeout then
-      -- the oldest probe outlived probeTimeout: its slot is given to this call
-      table.remove(p, 1); table.remove(p, 1)
-      b.ab = b.ab + 1
-      setProbes(p)
-      busy = false
-    end
-    if busy then
-      code = -2
-      if probeTimeout > 0 and #p > 0 then extra = math.max(0, math.ceil(p[2] + probeTimeout - now)) end
-    else
-      code = b.req
-      onRequest()
-      if probeTimeout > 0 then
-        p[#p + 1] = code
-        p[#p + 1] = now
-        setProbes(p)
+    for _ = 1, n do
+      local busy = b.req - b.exc - b.ab >= maxRequests
+      if busy and probeTimeout > 0 and #p > 0 and now - p[2] >= probeTimeout then
+        -- the oldest probe outlived probeTimeout: its slot is given to this call
+        table.remove(p, 1); table.remove(p, 1)
+        b.ab = b.ab + 1
+        busy = false
       end
+      if busy then break end
+      if admitted == 0 then code = b.req end
+      admitted = admitted + 1
+      if probeTimeout > 0 then
+        p[#p + 1] = b.req
+        p[#p + 1] = now
+      end
+      onRequest()
     end
+    if probeTimeout > 0 then setProbes(p) end
+    if admitted < n and probeTimeout > 0 and #p > 0 then
+      extra = math.max(0, math.ceil(p[2] + probeTimeout - now))
+    end
+    if admitted == 0 then code = -2 end
   end
 elseif op == 'record' then
-  local generation = tonumber(ARGV[10])
-  local ticket = tonumber(ARGV[11])
-  local outcome = ARGV[12]
+  -- ARGV[10] outcomes as (generation, ticket, outcome) from ARGV[11], applied in order; each
+  -- closed-state failure counted appends its generation and the counts after it to the reply,
+  -- for the caller's readyToTrip
+  local m = tonumber(ARGV[10])
   current()
-  -- results from an older generation are ignored: the window they counted toward is gone
-  if generation == b.g then
-    if outcome == 'success' then
-      if b.st == CLOSED then onSuccess(ticket)
-      elseif b.st == HALF_OPEN and releaseProbe(ticket) then
-        onSuccess(0)
-        if b.cs >= maxRequests then setState(CLOSED) end
-      end
-    elseif outcome == 'exclusion' then
-      if b.st == CLOSED then onExclusion(ticket)
-      elseif b.st == HALF_OPEN and releaseProbe(ticket) then onExclusion(0) end
-    else
-      if b.st == CLOSED then
-        if onFailure(ticket) then code = 1 end
-      elseif b.st == HALF_OPEN and releaseProbe(ticket) then
-        setState(OPEN)
+  for k = 0, m - 1 do
+    local generation = tonumber(ARGV[11 + 3 * k])
+    local ticket = tonumber(ARGV[12 + 3 * k])
+    local outcome = ARGV[13 + 3 * k]
+    -- results from an older generation are ignored: the window they counted toward is gone
+    if generation == b.g then
+      if outcome == 's' then
+        if b.st == CLOSED then onSuccess(ticket)
+        elseif b.st == HALF_OPEN and releaseProbe(ticket) then
+          onSuccess(0)
+          if b.cs >= maxRequests then setState(CLOSED) end
+        end
+      elseif outcome == 'e' then
+        if b.st == CLOSED then onExclusion(ticket)
+        elseif b.st == HALF_OPEN and releaseProbe(ticket) then onExclusion(0) end
+      else
+        if b.st == CLOSED then
+          if onFailure(ticket) then
+            code = code + 1
+            for _, v in ipairs({b.g, b.req, b.suc, b.fai, b.exc, b.cs, b.cf}) do tail[#tail + 1] = v end
+          end
+        elseif b.st == HALF_OPEN and releaseProbe(ticket) then
+          setState(OPEN)
+        end
       end
     end
   end
@@ -268,11 +288,23 @@ else
 end
 
 if dirty then
-  redis.call('HSET', key, 'st', b.st, 'g', b.g, 's', b.s, 'e', b.e, 'iso', b.iso, 'req', b.req,
-    'suc', b.suc, 'fai', b.fai, 'exc', b.exc, 'cs', b.cs, 'cf', b.cf, 'age', b.age, 'ab', b.ab, 'pr', b.pr)
+  -- only the fields that changed: a closed-state admission writes one
+  local changed = {}
+  for i = 1, 14 do
+    local name = NAMES[i]
+    local was = raw[i]
+    if i < 14 then was = tonumber(was) end
+    if b[name] ~= was then
+      changed[#changed + 1] = name
+      changed[#changed + 1] = b[name]
+    end
+  end
+  if #changed > 0 then redis.call('HSET', key, unpack(changed)) end
 end
 redis.call('PEXPIRE', key, ttl)
-return {code, b.st, b.g, b.s, b.e, b.iso, b.req, b.suc, b.fai, b.exc, b.cs, b.cf, extra}
+local reply = {code, b.st, b.g, b.s, b.e, b.iso, b.req, b.suc, b.fai, b.exc, b.cs, b.cf, extra, admitted}
+for _, v in ipairs(tail) do reply[#reply + 1] = v end
+return reply
 `;
 
 /** @internal The operations of {@link BREAKER_SCRIPT}. */
@@ -294,13 +326,21 @@ export interface BreakerReply {
   readonly consecutiveSuccesses: number;
   readonly consecutiveFailures: number;
   readonly extra: number;
+  readonly admitted: number;
+  /** For `record`: generation and counts after each closed-state failure. */
+  readonly failures: readonly (Counts & { readonly generation: number })[];
 }
 
 const STATES: readonly State[] = [State.Closed, State.HalfOpen, State.Open];
 
 /** @internal Decodes a reply; throws a `TypeError` for anything else (a wrong script, a proxy that mangles replies). */
 export function decodeReply(reply: unknown): BreakerReply {
-  if (!Array.isArray(reply) || reply.length !== 13 || !reply.every((n) => typeof n === 'number')) {
+  if (
+    !Array.isArray(reply) ||
+    reply.length < 14 ||
+    (reply.length - 14) % 7 !== 0 ||
+    !reply.every((n) => typeof n === 'number')
+  ) {
     throw new TypeError(`unexpected reply from the breaker script: ${JSON.stringify(reply)}`);
   }
   const r = reply as number[];
@@ -320,5 +360,18 @@ export function decodeReply(reply: unknown): BreakerReply {
     consecutiveSuccesses: r[10]!,
     consecutiveFailures: r[11]!,
     extra: r[12]!,
+    admitted: r[13]!,
+    failures: Array.from({ length: (r.length - 14) / 7 }, (_, i) => {
+      const at = 14 + 7 * i;
+      return {
+        generation: r[at]!,
+        requests: r[at + 1]!,
+        totalSuccesses: r[at + 2]!,
+        totalFailures: r[at + 3]!,
+        totalExclusions: r[at + 4]!,
+        consecutiveSuccesses: r[at + 5]!,
+        consecutiveFailures: r[at + 6]!,
+      };
+    }),
   };
 }

@@ -580,6 +580,30 @@ describeWithRedis('DistributedCircuitBreaker across instances', () => {
     expect((await scriptCalls(redis)) - before).toBe(20);
   });
 
+  it('shares one admission and one outcome script among the calls of one tick', async () => {
+    const cb = make({ now: clock().now });
+    await succeed(cb);
+    const before = await scriptCalls(redis);
+    await Promise.all(Array.from({ length: 16 }, () => succeed(cb)));
+    expect((await scriptCalls(redis)) - before).toBe(2);
+    expect(cb.counts).toEqual(counts({ requests: 17, totalSuccesses: 17, consecutiveSuccesses: 17 }));
+  });
+
+  it('admits only the free probe slots of a half-open batch', async () => {
+    const c = clock();
+    const cb = make({ maxRequests: 3, timeout: 1_000, readyToTrip: () => true, now: c.now });
+    await fail(cb);
+    c.sleep(1_000);
+    const calls = Array.from({ length: 5 }, () => pending(cb));
+    await Promise.all(calls.slice(0, 3).map((call) => call.started));
+    const busy = await Promise.all(calls.slice(3).map((call) => call.result.catch((e: unknown) => e)));
+    expect(busy.every(isTooManyRequestsError)).toBe(true);
+    expect(cb.counts.requests).toBe(3);
+    for (const call of calls.slice(0, 3)) call.finish();
+    await Promise.all(calls.slice(0, 3).map((call) => call.result));
+    expect(cb.state).toBe(State.Closed);
+  });
+
   it('emits the local breaker’s events with the same shapes', async () => {
     const c = clock();
     const cb = make({

@@ -64,6 +64,7 @@ const NAME = /^[\w.:@/-]{1,200}$/;
 const COMMAND = 'tracksBreakerV1';
 const HOUR = 3_600_000;
 const CODE_OPEN = -1;
+const CODE_BUSY = -2;
 const ZERO_COUNTS: Counts = Object.freeze({
   requests: 0,
   totalSuccesses: 0,
@@ -73,7 +74,24 @@ const ZERO_COUNTS: Counts = Object.freeze({
   consecutiveFailures: 0,
 });
 
-type Outcome = 'success' | 'failure' | 'exclusion';
+/** As the script spells them: success, failure, exclusion. */
+type Outcome = 's' | 'f' | 'e';
+
+interface Admission {
+  /** >= 0: admitted with this ticket; CODE_OPEN or CODE_BUSY: rejected. */
+  readonly ticket: number;
+  readonly generation: number;
+  readonly state: State;
+  /** For CODE_BUSY: ms until a probe slot frees, or -1. */
+  readonly retryAfterMs: number;
+}
+
+interface PendingOutcome {
+  readonly generation: number;
+  readonly ticket: number;
+  readonly outcome: Outcome;
+  readonly resolve: () => void;
+}
 
 /**
  * A circuit breaker whose state is shared by every instance of an app through Redis, with the
@@ -124,6 +142,10 @@ export class DistributedCircuitBreaker<T = unknown> {
   #restoring = false;
   #retryStoreAt = 0;
   #resync: Promise<void> | undefined;
+
+  // calls of the current tick waiting for their admission, outcomes waiting to be recorded
+  #admissions: ((admission: Admission | undefined) => void)[] | undefined;
+  #outcomes: PendingOutcome[] | undefined;
 
   #observers: Observers | undefined;
 
@@ -261,11 +283,12 @@ export class DistributedCircuitBreaker<T = unknown> {
   }
 
   async #execute<R extends T>(fn: () => R | PromiseLike<R>, now: number): Promise<R> {
-    const admission = await this.#call('admit', now);
+    const admission = await this.#admit();
     if (admission === undefined) return this.#fallback.execute(fn);
-    const ticket = admission.code;
-    if (ticket < 0) throw ticket === CODE_OPEN ? this.#rejectOpen(now) : this.#rejectBusy(admission.extra);
-    const { generation, state } = admission;
+    if (admission.ticket < 0) {
+      throw admission.ticket === CODE_OPEN ? this.#rejectOpen(now) : this.#rejectBusy(admission.retryAfterMs);
+    }
+    const { generation, ticket, state } = admission;
     let value: R;
     try {
       value = await fn();
@@ -274,8 +297,66 @@ export class DistributedCircuitBreaker<T = unknown> {
       throw error;
     }
     this.#emitSuccess(state, now);
-    await this.#record(generation, ticket, 'success');
+    await this.#record(generation, ticket, 's');
     return value;
+  }
+
+  // Admissions asked for in one tick share one script call: under load an instance sends one
+  // admission per tick instead of one per call. A single caller waits no longer for it.
+  #admit(): Promise<Admission | undefined> {
+    return new Promise((resolve) => {
+      if (this.#admissions === undefined) {
+        this.#admissions = [];
+        process.nextTick(() => void this.#flushAdmissions());
+      }
+      this.#admissions.push(resolve);
+    });
+  }
+
+  async #flushAdmissions(): Promise<void> {
+    const waiters = this.#admissions ?? [];
+    this.#admissions = undefined;
+    const reply = await this.#call('admit', this.#clock(), [waiters.length]);
+    for (let i = 0; i < waiters.length; i++) {
+      const resolve = waiters[i]!;
+      if (reply === undefined) resolve(undefined);
+      else if (i < reply.admitted) {
+        // closed: every call of the batch counts in the same bucket; half-open: consecutive probe ids
+        const ticket = reply.state === State.Closed ? reply.code : reply.code + i;
+        resolve({ ticket, generation: reply.generation, state: reply.state, retryAfterMs: -1 });
+      } else {
+        const ticket = reply.code === CODE_OPEN ? CODE_OPEN : CODE_BUSY;
+        resolve({ ticket, generation: reply.generation, state: reply.state, retryAfterMs: reply.extra });
+      }
+    }
+  }
+
+  // Outcomes of one tick share one script call too, applied in order.
+  #record(generation: number, ticket: number, outcome: Outcome): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.#outcomes === undefined) {
+        this.#outcomes = [];
+        process.nextTick(() => void this.#flushOutcomes());
+      }
+      this.#outcomes.push({ generation, ticket, outcome, resolve });
+    });
+  }
+
+  async #flushOutcomes(): Promise<void> {
+    const batch = this.#outcomes ?? [];
+    this.#outcomes = undefined;
+    const args: (number | string)[] = [batch.length];
+    for (const o of batch) args.push(o.generation, o.ticket, o.outcome);
+    const reply = await this.#call('record', this.#clock(), args);
+    // the instance that sees readyToTrip say yes opens the breaker, with a compare-and-set on
+    // the window's generation: one more round trip, only when tripping
+    for (const counts of reply?.failures ?? []) {
+      if (this.#shouldTrip(counts)) {
+        await this.#call('trip', this.#clock(), [counts.generation]);
+        break;
+      }
+    }
+    for (const o of batch) o.resolve();
   }
 
   #executeLocally<R extends T>(fn: () => R | PromiseLike<R>, now: number): Promise<R> {
@@ -308,19 +389,17 @@ export class DistributedCircuitBreaker<T = unknown> {
     }
     if (successful) {
       this.#emitSuccess(state, startedAt);
-      await this.#record(generation, ticket, 'success');
+      await this.#record(generation, ticket, 's');
       return;
     }
     const observers = this.#observers;
     if (excluded) {
       if (observers?.exclusions.active) observers.exclusions.emit({ name: this.name, state, error });
-      await this.#record(generation, ticket, 'exclusion');
+      await this.#record(generation, ticket, 'e');
       return;
     }
     if (observers?.failures.active) observers.failures.emit({ name: this.name, state, error });
-    const reply = await this.#record(generation, ticket, 'failure');
-    if (reply?.code === 1 && this.#shouldTrip(reply))
-      await this.#call('trip', this.#clock(), reply.generation);
+    await this.#record(generation, ticket, 'f');
   }
 
   #shouldTrip(counts: Counts): boolean {
@@ -329,10 +408,6 @@ export class DistributedCircuitBreaker<T = unknown> {
     } catch {
       return false; // a throwing readyToTrip never breaks the call it judges
     }
-  }
-
-  #record(generation: number, ticket: number, outcome: Outcome): Promise<BreakerReply | undefined> {
-    return this.#call('record', this.#clock(), generation, ticket, outcome);
   }
 
   #emitSuccess(state: State, startedAt: number): void {
@@ -345,21 +420,11 @@ export class DistributedCircuitBreaker<T = unknown> {
   async #call(
     op: BreakerOperation,
     now: number,
-    generation?: number,
-    ticket?: number,
-    outcome?: Outcome,
+    args: readonly (number | string)[] = [],
   ): Promise<BreakerReply | undefined> {
     let reply: BreakerReply;
     try {
-      const command = this.#script(
-        this.key,
-        op,
-        now,
-        ...this.#args,
-        generation ?? '',
-        ticket ?? '',
-        outcome ?? '',
-      );
+      const command = this.#script(this.key, op, now, ...this.#args, ...args);
       reply = decodeReply(await withBudget(command, this.#storeTimeout, this.name));
     } catch (error) {
       this.#storeFailed(error, now);
