@@ -32,3 +32,5 @@ export type {
   PayloadOf,
 } from './outbox.js';
 export { createOutbox } from './outbox.js';
+export type { SqliteDriverOptions } from './sqlite-driver.js';
+export { sqliteDriver } from './sqlite-driver.js';

@@ -545,20 +545,33 @@ class OutboxWorker {
 
     const controller = new AbortController();
     let leaseExpired = false;
-    const leaseTimer = setTimeout(() => {
-      leaseExpired = true;
-      controller.abort(new Error(`outbox ${this.name}: the lease of job ${job.id} ended`));
-    }, this.#leaseMs);
-    leaseTimer.unref?.();
+    let leaseTimer: ReturnType<typeof setTimeout> | undefined;
+    // the attempt ends at the lease's end even if the handler ignores its signal: by then another
+    // worker may hold the job, and stop() must not wait for a send that never answers
+    const leaseEnd = new Promise<never>((_resolve, reject) => {
+      leaseTimer = setTimeout(() => {
+        leaseExpired = true;
+        const error = new Error(
+          `outbox ${this.name}: the lease of job ${job.id} ended before its delivery did`,
+        );
+        controller.abort(error);
+        reject(error);
+      }, this.#leaseMs);
+      leaseTimer.unref?.();
+    });
     let failure: { error: unknown } | undefined;
     try {
-      await handler.deliver(payload, {
-        id: job.id,
-        queue: job.queue,
-        attempt: job.attempts,
-        idempotencyKey: job.idempotencyKey,
-        signal: controller.signal,
-      });
+      await Promise.race([
+        (async () =>
+          handler.deliver(payload, {
+            id: job.id,
+            queue: job.queue,
+            attempt: job.attempts,
+            idempotencyKey: job.idempotencyKey,
+            signal: controller.signal,
+          }))(),
+        leaseEnd,
+      ]);
     } catch (error) {
       failure = { error };
     } finally {
