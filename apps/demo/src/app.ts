@@ -5,7 +5,12 @@ import { dirname, join } from 'node:path';
 import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { isProviderError } from '@tracks/breaker';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  LogController,
+} from 'fastify';
 import { Registry } from 'prom-client';
 import { z } from 'zod';
 import type { Config } from './config.js';
@@ -108,6 +113,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       ...(options.logStream !== undefined && { stream: options.logStream }),
     },
     bodyLimit: config.jsonBodyLimitBytes,
+    // the dashboard polls: one line per poll would bury the breaker's state changes (see onResponse)
+    logController: new LogController({ disableRequestLogging: true }),
     // long-lived event streams are ended in preClose; idle keep-alive sockets are dropped at once
     forceCloseConnections: 'idle',
     return503OnClosing: true,
@@ -382,6 +389,17 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       await storage.delete(keyOf(request.params), abortOnClose(reply.raw));
       return reply.code(204).send();
     });
+  });
+
+  fastify.addHook('onResponse', async (request, reply) => {
+    const fields = {
+      method: request.method,
+      url: request.url,
+      status: reply.statusCode,
+      durationMs: Math.round(reply.elapsedTime),
+    };
+    if (request.method === 'GET' || request.method === 'HEAD') request.log.debug(fields, 'request completed');
+    else request.log.info(fields, 'request completed');
   });
 
   // a response finished while stopping closes its keep-alive connection; otherwise the server

@@ -1,4 +1,4 @@
-import { createApp, type DemoApp } from './app.js';
+import type { DemoApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 
 // `pnpm demo` and `pnpm start`: reads the environment, starts the server, prints the URL and
@@ -24,6 +24,9 @@ async function main(): Promise<void> {
 
   let app: DemoApp;
   try {
+    // loaded after the configuration is known good: a bad setting fails fast, before Fastify
+    // and the SDKs are loaded
+    const { createApp } = await import('./app.js');
     app = await createApp(config);
   } catch (error) {
     fail(error);

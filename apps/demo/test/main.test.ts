@@ -47,7 +47,7 @@ describe('dist/main.js', () => {
     );
   });
 
-  it.each([
+  it.concurrent.each([
     [{ EMAIL_PROVIDER: 'foo' }, 'unknown email provider: foo'],
     [{ SMS_PROVIDER: 'carrier-pigeon' }, 'unknown SMS provider: carrier-pigeon'],
     [{ STORAGE_PROVIDER: 'floppy' }, 'unknown storage provider: floppy'],
