@@ -115,8 +115,6 @@ export class DistributedCircuitBreaker<T = unknown> {
   readonly #script: (...args: (string | number)[]) => Promise<unknown>;
   readonly #args: readonly number[];
   readonly #timeout: number;
-  readonly #maxRequests: number;
-  readonly #probeTimeout: number;
   readonly #storeTimeout: number;
   readonly #storeRetryInterval: number;
   readonly #readyToTrip: (counts: Counts) => boolean;
@@ -168,9 +166,7 @@ export class DistributedCircuitBreaker<T = unknown> {
     const r = resolve(local);
     this.name = local.name;
     this.key = BREAKER_KEY_PREFIX + local.name;
-    this.#maxRequests = r.maxRequests;
     this.#timeout = r.timeout;
-    this.#probeTimeout = r.probeTimeout;
     this.#buckets = r.buckets;
     this.#storeTimeout = positive('storeTimeout', storeTimeout ?? 50);
     this.#storeRetryInterval = nonNegative('storeRetryInterval', storeRetryInterval ?? 1000);
