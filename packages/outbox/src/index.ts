@@ -32,5 +32,16 @@ export type {
   PayloadOf,
 } from './outbox.js';
 export { createOutbox } from './outbox.js';
+export type {
+  EmailSender,
+  OutboxQueue,
+  Queued,
+  QueueingEmailAdapter,
+  QueueingSmsAdapter,
+  QueueWhenUnavailableOptions,
+  SmsJob,
+  SmsSender,
+} from './queue-when-unavailable.js';
+export { queueWhenUnavailable } from './queue-when-unavailable.js';
 export type { SqliteDriverOptions } from './sqlite-driver.js';
 export { sqliteDriver } from './sqlite-driver.js';
