@@ -254,14 +254,17 @@ const report = {
     max: mib(Math.max(...samples.map((s) => s.rss))),
     after: mib(after.memory.rss),
   },
+  // every 2 s: seconds into the run, heap and RSS in MiB (no forced GC), longest event-loop stall in ms
+  timeline: samples.map((s) => [s.t, Number(mib(s.heap)), Number(mib(s.rss)), s.loopMaxMs]),
   after: {
     faultsHeld: after.faultsHeld,
     eventStreams: after.eventStreams,
     activeResourcesChange: resourceDiff,
   },
 };
-console.log(JSON.stringify(report, null, 2));
-console.log('samples', JSON.stringify(samples.map((s) => [s.t, s.loopMaxMs])));
+console.log(
+  JSON.stringify(report, (key, value) => (key === 'timeline' ? value.map((row) => row.join(' ')) : value), 2),
+);
 
 const problems = [];
 if (p99 >= 50) problems.push(`/healthz p99 ${p99.toFixed(1)} ms is not under 50 ms`);

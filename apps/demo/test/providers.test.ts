@@ -141,6 +141,33 @@ describe('AWS providers from the standard environment', () => {
   });
 });
 
+describe('SendGrid and Twilio from configuration', () => {
+  it('builds their adapters and breakers without calling out', async () => {
+    const demo = await startDemo({
+      EMAIL_PROVIDER: 'sendgrid',
+      SENDGRID_API_KEY: 'SG.not-a-real-key-but-long-enough',
+      SMS_PROVIDER: 'twilio',
+      TWILIO_ACCOUNT_SID: `AC${'0'.repeat(32)}`,
+      TWILIO_AUTH_TOKEN: 'not-a-real-token-0123456789abcdef',
+      TWILIO_FROM: '+15005550006',
+      TWILIO_VERIFY_SERVICE_SID: `VA${'0'.repeat(32)}`,
+    });
+    try {
+      const names = (await call(demo.url, 'GET', '/api/breakers')).body.map((b: { name: string }) => b.name);
+      expect(names).toEqual(['email:sendgrid', 'sms:twilio', 'storage:fs']);
+      // validation runs before any provider call: no request leaves the machine
+      expect(await call(demo.url, 'POST', '/api/sms', { to: 'nope', body: 'x' })).toMatchObject({
+        status: 400,
+        body: { field: 'to' },
+      });
+      expect(demo.logText()).not.toContain('not-a-real-token');
+      expect(demo.logText()).not.toContain('SG.not-a-real-key');
+    } finally {
+      await demo.close();
+    }
+  });
+});
+
 describe('email failover', () => {
   it('moves to the fallback provider while the primary fails, each provider with its own breaker', async () => {
     const demo = await startDemo({ EMAIL_FALLBACK_PROVIDER: 'memory', RETRY_MAX_ELAPSED_MS: '300' });
