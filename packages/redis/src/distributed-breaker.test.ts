@@ -74,6 +74,28 @@ function rolling(now: () => number, changes?: StateChangeEvent[]) {
   );
 }
 
+describeWithRedis('DistributedCircuitBreaker (gobreaker TestNewCircuitBreaker)', () => {
+  it('treats negative durations and maxRequests as gobreaker does (timeout 60 s, never cleared, 1 probe)', async () => {
+    const c = clock();
+    const cb = make({ interval: -30_000, timeout: -90_000, maxRequests: -1, now: c.now });
+    expect(cb.state).toBe(State.Closed);
+    expect(cb.counts).toEqual(counts());
+    await succeed(cb);
+    expect((await shared(redis, cb)).expiry).toBeNull();
+    for (let i = 0; i < 6; i++) await fail(cb);
+    expect(cb.state).toBe(State.Open);
+    expect((await shared(redis, cb)).expiry).toBe(c.t + 60_000);
+    c.sleep(60_000);
+    expect(cb.state).toBe(State.HalfOpen);
+    const probe = pending(cb);
+    await probe.started;
+    await expect(cb.execute(() => 1)).rejects.toSatisfy(isTooManyRequestsError);
+    probe.finish();
+    await probe.result;
+    expect(cb.state).toBe(State.Closed);
+  });
+});
+
 describeWithRedis('DistributedCircuitBreaker (gobreaker TestDefaultCircuitBreaker)', () => {
   it('opens after more than five consecutive failures and recovers through half-open', async () => {
     const c = clock();
@@ -659,6 +681,39 @@ describeWithRedis('DistributedCircuitBreaker across instances', () => {
     expect(ttl).toBeLessThanOrEqual(120_000);
     const keys = await redis.keys(`*${cb.name}*`);
     expect(keys).toEqual([cb.key]);
+  });
+
+  it('ignores an outcome from before its key expired and was created anew', async () => {
+    const c = clock();
+    const cb = make({ timeout: 20, keyTtl: 40, now: c.now });
+    const slow = pending(cb);
+    await slow.started;
+    await new Promise((resolve) => setTimeout(resolve, 80)); // Redis forgets the unused key
+    expect(await redis.exists(cb.key)).toBe(0);
+    c.sleep(80);
+    slow.finish();
+    await slow.result;
+    // the outcome landed on a fresh key whose generation starts at the clock: not counted
+    expect(await cb.refresh()).toBe(State.Closed);
+    expect(cb.counts).toEqual(counts());
+  });
+
+  it('satisfies the structural shapes @tracks/metrics observes', () => {
+    // the shapes of ObservableBreaker and ObservableStore in packages/metrics/src/observable.ts
+    type Subscribe<E> = (listener: (event: E) => void) => () => void;
+    const cb = make();
+    const breaker: {
+      readonly name: string;
+      readonly state: 'closed' | 'half-open' | 'open';
+      onStateChange: Subscribe<{ name: string; from: string; to: string }>;
+      onSuccess: Subscribe<{ name: string; state: string; durationMs?: number }>;
+      onFailure: Subscribe<{ name: string; state: string; error: unknown }>;
+      onExclusion: Subscribe<{ name: string; state: string; error: unknown }>;
+      onReject: Subscribe<{ name: string; reason: 'open' | 'too-many-requests' }>;
+    } = cb;
+    const store: { readonly name?: string; onStoreError: Subscribe<{ name?: string; error?: unknown }> } = cb;
+    expect(typeof store.onStoreError(() => {})).toBe('function');
+    expect(breaker.name).toBe(cb.name);
   });
 
   it('validates its name and store settings', () => {
