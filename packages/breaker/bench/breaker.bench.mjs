@@ -2,6 +2,7 @@
 //
 //   node --expose-gc bench/breaker.bench.mjs            (after `npx tsup`: it measures dist/)
 //   BENCH_ROUNDS=7 node --expose-gc bench/breaker.bench.mjs
+//   BENCH_FILTER='vs raw' node bench/breaker.bench.mjs   (only the ratios against raw await fn())
 //
 // Every case runs BATCH calls per mitata sample, so the harness's own cost per sample is spread
 // over a thousand calls. Each ratio is taken from two measurements made one right after the
@@ -298,6 +299,9 @@ const ratios = [
     ]),
 ];
 
+// BENCH_FILTER=raw runs only the ratios whose name contains "raw" (and skips the heap figures)
+const filter = process.env.BENCH_FILTER;
+if (filter) ratios.splice(0, ratios.length, ...ratios.filter(([name]) => name.includes(filter)));
 const perCall = Object.fromEntries(Object.keys(cases).map((k) => [k, []]));
 const perRatio = ratios.map(() => []);
 async function sample(name) {
@@ -322,12 +326,14 @@ for (const [name, xs] of Object.entries(perCall)) {
   if (xs.length > 0) console.log(`${name.padEnd(44)} ${median(xs).toFixed(1).padStart(9)} ns`);
 }
 
-const heap = {
-  'tracks (fixed window)': heapPerInstance(() => makeTracks(tracksFixedSettings)),
-  'tracks (rolling, 10 buckets)': heapPerInstance(() => makeTracks()),
-  cockatiel: heapPerInstance(makeCockatiel),
-  'opossum (timeout off)': heapPerInstance(() => makeOpossum(work, false), 2_000),
-};
+const heap = filter
+  ? {}
+  : {
+      'tracks (fixed window)': heapPerInstance(() => makeTracks(tracksFixedSettings)),
+      'tracks (rolling, 10 buckets)': heapPerInstance(() => makeTracks()),
+      cockatiel: heapPerInstance(makeCockatiel),
+      'opossum (timeout off)': heapPerInstance(() => makeOpossum(work, false), 2_000),
+    };
 console.log('\nheap + array buffer bytes per breaker (10 000 instances; opossum 2 000: each starts a timer)');
 for (const [name, bytes] of Object.entries(heap))
   console.log(`${name.padEnd(44)} ${bytes.toFixed(0).padStart(9)} B`);
