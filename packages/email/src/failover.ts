@@ -1,6 +1,7 @@
 import type { Disposer, Listener } from '@tracks/breaker';
 import { Emitter, shouldFailover } from '@tracks/breaker';
 import type { EmailAdapter, EmailLimits, EmailMessage, SendOptions, SendResult } from './types.js';
+import { DEFAULT_EMAIL_LIMITS } from './types.js';
 import { validateEmailMessage } from './validate.js';
 
 /** Options of {@link failover}. */
@@ -32,6 +33,8 @@ export interface FailoverEvent {
 
 /** An {@link EmailAdapter} over several; made by {@link failover}. */
 export interface FailoverEmailAdapter extends EmailAdapter {
+  /** The strictest limits of all the adapters: every message is validated against them once. */
+  readonly limits: EmailLimits;
   /** The adapters, in the order given. */
   readonly adapters: readonly EmailAdapter[];
   /** Listens to each move to the next adapter; returns the disposer. */
@@ -68,9 +71,10 @@ export function failover(
   }
   const list = [...adapters];
   const retryAmbiguous = options.retryAmbiguous ?? false;
+  const declared = list.map((a) => a.limits ?? DEFAULT_EMAIL_LIMITS);
   const limits: EmailLimits = Object.freeze({
-    maxRecipients: Math.min(...list.map((a) => a.limits.maxRecipients)),
-    maxMessageBytes: Math.min(...list.map((a) => a.limits.maxMessageBytes)),
+    maxRecipients: Math.min(...declared.map((l) => l.maxRecipients)),
+    maxMessageBytes: Math.min(...declared.map((l) => l.maxMessageBytes)),
   });
   const provider = `failover(${list.map((a) => a.provider).join(',')})`;
   let next = 0;

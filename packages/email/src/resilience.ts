@@ -9,10 +9,13 @@ import {
   retry,
 } from '@tracks/breaker';
 import type { EmailAdapter, EmailLimits, EmailMessage, SendOptions, SendResult } from './types.js';
+import { DEFAULT_EMAIL_LIMITS } from './types.js';
 import { validateEmailMessage } from './validate.js';
 
 /** An {@link EmailAdapter} whose sends run through a policy; made by {@link withResilience}. */
 export interface ResilientEmailAdapter extends EmailAdapter {
+  /** The wrapped adapter's limits, or the defaults when it declares none. */
+  readonly limits: EmailLimits;
   /** The policy sends run through: observe `policy.breaker` and `policy.onRetry(…)` for metrics. */
   readonly policy: Policy;
   /** The adapter being wrapped. */
@@ -55,9 +58,10 @@ export function withResilience(
     breaker: { ...presets.email, name: `email:${adapter.provider}` },
   });
   const derived = new Map<number, Policy>();
+  const limits = adapter.limits ?? DEFAULT_EMAIL_LIMITS;
 
   const run = (p: Policy, msg: EmailMessage, sendOptions: SendOptions | undefined): Promise<SendResult> => {
-    validateEmailMessage(msg, { limits: adapter.limits, provider: adapter.provider });
+    validateEmailMessage(msg, { limits, provider: adapter.provider });
     return p.execute(({ signal }) => adapter.send(msg, { signal }), {
       idempotent: false,
       ...(sendOptions?.signal !== undefined ? { signal: sendOptions.signal } : {}),
@@ -80,7 +84,7 @@ export function withResilience(
 
   const wrapped: ResilientEmailAdapter = {
     provider: adapter.provider,
-    limits: adapter.limits as EmailLimits,
+    limits,
     policy,
     adapter,
     send: async (msg, sendOptions) => run(policy, msg, sendOptions),
@@ -91,7 +95,7 @@ export function withResilience(
       if (options !== undefined || policyOrOptions === undefined)
         return run(withRetries(maxRetries), msg, sendOptions);
       // a Policy of the caller's keeps its own layers; the seed's retries go around it
-      validateEmailMessage(msg, { limits: adapter.limits, provider: adapter.provider });
+      validateEmailMessage(msg, { limits, provider: adapter.provider });
       const signal = sendOptions?.signal;
       return retry(
         ({ signal: attemptSignal }) =>

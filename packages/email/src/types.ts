@@ -93,8 +93,12 @@ export interface SendOptions {
 export interface EmailAdapter {
   /** The provider's short name, which names its breaker `email:<provider>`: `ses`, `sendgrid`, `smtp`, `memory`. */
   readonly provider: string;
-  /** What one message may hold at this provider. */
-  readonly limits: EmailLimits;
+  /**
+   * What one message may hold at this provider. Optional, so an adapter written to the issue's
+   * interface (`provider`, `send`, `close?`) fits; one that declares none gets SES v1's limits.
+   * @default DEFAULT_EMAIL_LIMITS (50 recipients, 10 MiB)
+   */
+  readonly limits?: EmailLimits | undefined;
   /**
    * Sends one message, making exactly one request on the wire. Adapters validate with
    * {@link validateEmailMessage} (their own limits) before touching the wire.

@@ -1,0 +1,155 @@
+// Outside-in: the names issue 5 fixes, imported from the built package exactly as a user does.
+// A rename, a changed field or a dropped export fails here (at runtime, and under tsc).
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { isProviderError, ProviderError, resilience } from '@tracks/breaker';
+import type {
+  Attachment,
+  EmailAdapter,
+  EmailMessage,
+  ResilientEmailAdapter,
+  SendResult,
+} from '@tracks/email';
+import * as email from '@tracks/email';
+import {
+  failover,
+  InvalidMessageError,
+  MemoryEmailAdapter,
+  validateEmailMessage,
+  withResilience,
+} from '@tracks/email';
+import { describeEmailAdapterContract } from '@tracks/email/testing';
+import { describe, expect, expectTypeOf, it } from 'vitest';
+
+const message: EmailMessage = {
+  to: ['ann@example.com'],
+  from: 'Shop <shop@example.com>',
+  subject: 'hello',
+  text: 'hi',
+};
+
+// the issue's EmailAdapter, field for field: a third-party adapter written to it must fit
+function issueShapedAdapter(provider: string, send: EmailAdapter['send']): EmailAdapter {
+  const adapter: { readonly provider: string; send: EmailAdapter['send']; close?(): Promise<void> } = {
+    provider,
+    send,
+  };
+  return adapter;
+}
+
+describe('@tracks/email public API', () => {
+  it('exports the names issue 5 fixes', () => {
+    for (const name of [
+      'validateEmailMessage',
+      'InvalidMessageError',
+      'withResilience',
+      'failover',
+      'MemoryEmailAdapter',
+    ]) {
+      expect(typeof (email as Record<string, unknown>)[name], name).toBe('function');
+    }
+    expect(typeof describeEmailAdapterContract).toBe('function');
+  });
+
+  it('keeps the fields of EmailMessage, Attachment and SendResult', () => {
+    expectTypeOf<EmailMessage>().toEqualTypeOf<{
+      to: string[];
+      cc?: string[];
+      bcc?: string[];
+      from: string;
+      replyTo?: string;
+      subject: string;
+      html?: string;
+      text?: string;
+      headers?: Record<string, string>;
+      attachments?: Attachment[];
+      tags?: Record<string, string>;
+      idempotencyKey?: string;
+    }>();
+    expectTypeOf<Attachment>().toEqualTypeOf<{
+      filename: string;
+      contentType: string;
+      content: Uint8Array | string;
+      contentId?: string;
+    }>();
+    expectTypeOf<SendResult>().toEqualTypeOf<{ provider: string; messageId: string; rejected?: string[] }>();
+    expectTypeOf<EmailAdapter['send']>().toEqualTypeOf<
+      (msg: EmailMessage, options?: { signal?: AbortSignal }) => Promise<SendResult>
+    >();
+    expectTypeOf(withResilience).returns.toMatchTypeOf<EmailAdapter>();
+    expectTypeOf<Parameters<ResilientEmailAdapter['sendWithRetry']>[0]>().toEqualTypeOf<EmailMessage>();
+    expectTypeOf<Parameters<ResilientEmailAdapter['sendWithRetry']>[1]>().toEqualTypeOf<number>();
+  });
+
+  it('refuses bad input with an InvalidMessageError of kind invalid naming the field, before any send', async () => {
+    const memory = new MemoryEmailAdapter();
+    const wrapped = withResilience(memory, { retry: false });
+    const bad = { ...message, subject: 'hi\r\nBcc: victim@example.com' };
+    expect(() => validateEmailMessage(bad)).toThrow(InvalidMessageError);
+    const error = await wrapped.send(bad).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(InvalidMessageError);
+    expect(isProviderError(error)).toBe(true);
+    expect(error).toMatchObject({ kind: 'invalid', field: 'subject' });
+    expect(memory.requests).toBe(0);
+    expect(wrapped.policy.breaker?.state).toBe('closed');
+  });
+
+  it('withResilience takes a resilience() policy or its options, and names the breaker email:<provider>', async () => {
+    const policy = resilience({ retry: false });
+    const byPolicy = withResilience(new MemoryEmailAdapter({ provider: 'ses' }), policy);
+    expect(byPolicy.policy).toBe(policy);
+    const byOptions = withResilience(new MemoryEmailAdapter({ provider: 'ses' }), { retry: false });
+    expect(byOptions.policy.breaker?.name).toBe('email:ses');
+    await expect(byOptions.send(message)).resolves.toMatchObject({ provider: 'ses' });
+    await expect(byOptions.sendWithRetry(message, 0)).resolves.toMatchObject({ provider: 'ses' });
+  });
+
+  it('failover moves on after a provider-scoped error with either strategy, and names who sent', async () => {
+    for (const strategy of ['fallback', 'round-robin'] as const) {
+      const down = new MemoryEmailAdapter({ provider: 'ses' });
+      down.failNext(new ProviderError({ kind: 'transient', provider: 'ses', operation: 'send' }), 10);
+      const up = new MemoryEmailAdapter({ provider: 'sendgrid' });
+      const both = failover([down, up], { strategy });
+      const first = await both.send(message);
+      const second = await both.send(message);
+      expect([first.provider, second.provider]).toEqual(['sendgrid', 'sendgrid']);
+    }
+  });
+
+  it('failover and withResilience take an adapter written to the issue interface (no limits field)', async () => {
+    const sent: EmailMessage[] = [];
+    const plain = issueShapedAdapter('plain', async (msg) => {
+      sent.push(msg);
+      return { provider: 'plain', messageId: '<1@plain>' };
+    });
+    const wrapped = withResilience(plain, { retry: false });
+    await expect(failover([wrapped]).send(message)).resolves.toEqual({
+      provider: 'plain',
+      messageId: '<1@plain>',
+    });
+    // the defaults (SES v1's 50 recipients) apply to an adapter that declares no limits
+    const many = { ...message, to: Array.from({ length: 51 }, (_, i) => `u${i}@example.com`) };
+    await expect(failover([plain]).send(many)).rejects.toBeInstanceOf(InvalidMessageError);
+    expect(sent).toHaveLength(1);
+  });
+
+  it('importing the built package starts no timer and holds the process open for nothing', () => {
+    const script = `
+      await import('@tracks/email');
+      await import('@tracks/email/testing').catch(() => {});
+      // handles and timers keep a process alive; *Req entries are module loading's own fs calls
+      const held = process.getActiveResourcesInfo().filter((r) => r !== 'TTYWrap' && !r.endsWith('Req'));
+      console.log(JSON.stringify(held));`;
+    const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: fileURLToPath(new URL('..', import.meta.url)),
+      encoding: 'utf8',
+      timeout: 10_000,
+    });
+    expect(child.error).toBeUndefined();
+    expect(child.status, child.stderr).toBe(0);
+    expect(JSON.parse(child.stdout.trim())).toEqual([]);
+  });
+});
