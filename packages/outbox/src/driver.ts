@@ -88,8 +88,11 @@ export interface ListRequest {
   readonly limit?: number | undefined;
 }
 
-/** Job counts by state: what `@tracks/metrics` exports as `outbox_jobs{queue,state}`. */
-export interface JobCounts {
+/**
+ * Job counts by state: what `@tracks/metrics` exports as `outbox_jobs{queue,state}`. A type
+ * literal, not an interface, so that it is a `Record<string, number>` to structural observers.
+ */
+export type JobCounts = {
   /** Waiting to be claimed (ready now or scheduled later). */
   pending: number;
   /** Claimed by a worker (its lease may have expired: then it is claimed again). */
@@ -98,7 +101,7 @@ export interface JobCounts {
   delivered: number;
   /** Dead letters: given up, waiting for a person. */
   dead: number;
-}
+};
 
 /**
  * Storage of an outbox. Every method is one atomic state change: the memory driver holds no

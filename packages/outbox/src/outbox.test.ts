@@ -192,3 +192,29 @@ describe('payload codec', () => {
     expect(Buffer.from(back.buffer).toString()).toBe('hé');
   });
 });
+
+describe('the outbox as @tracks/metrics observes it', () => {
+  it('fits ObservableOutbox: a name, on(outcome) returning a disposer, stats() of numbers', async () => {
+    // the shape metrics.observeOutbox() takes, restated here: the outbox must not import metrics
+    interface ObservableOutbox {
+      readonly name?: string;
+      on(event: 'delivered' | 'failed' | 'dead', listener: (event: unknown) => void): () => void;
+      stats(): Readonly<Record<string, unknown>> | PromiseLike<Readonly<Record<string, unknown>>>;
+    }
+    const outbox: ObservableOutbox = createOutbox({
+      name: 'email',
+      driver: memoryDriver(),
+      handlers: { email: (_m: object) => {} },
+      now: () => 0,
+    });
+    const seen: unknown[] = [];
+    const dispose = outbox.on('delivered', (e) => seen.push(e));
+    await (outbox as unknown as { enqueue(q: string, p: object): Promise<unknown> }).enqueue('email', {});
+    await (outbox as unknown as { tick(): Promise<number> }).tick();
+    dispose();
+    expect(seen).toMatchObject([{ name: 'email', queue: 'email', outcome: 'delivered' }]);
+    const stats = await outbox.stats();
+    expect(Object.values(stats).every((v) => typeof v === 'number')).toBe(true);
+    expect(outbox.name).toBe('email');
+  });
+});
