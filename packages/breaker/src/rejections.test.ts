@@ -41,6 +41,9 @@ describe('OpenStateError', () => {
       'OpenStateError: circuit breaker is open (breaker "email:ses", retry after 20000 ms)',
     );
     expect(Object.prototype.toString.call(error)).toBe('[object Error]');
+    // no stack was captured for it: its one-line `stack` comes from the prototype
+    expect(Object.hasOwn(error as object, 'stack')).toBe(false);
+    expect(Object.keys(error as object)).toEqual(['breaker', 'retryAfterMs']);
   });
 
   it('is a fresh object per rejection, so what one caller attaches stays its own', async () => {
