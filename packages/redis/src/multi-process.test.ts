@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import { OtpService } from '@tracks/sms';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -15,11 +16,13 @@ const PHONE = '+14155552671';
 let server: RedisServer;
 let redis: Redis;
 let instances: Instance[] = [];
+let bundle: string | undefined;
 
 beforeAll(async () => {
   if (redisMissing !== undefined) return;
   const [started, script] = await Promise.all([RedisServer.start(), bundleChild()]);
   server = started;
+  bundle = script;
   redis = server.client();
   instances = [new Instance(script), new Instance(script), new Instance(script)];
 });
@@ -28,6 +31,7 @@ afterAll(async () => {
   await Promise.all(instances.map((i) => i.stop()));
   redis?.disconnect();
   await server?.kill();
+  if (bundle !== undefined) rmSync(bundle, { force: true });
 });
 
 const all = <R>(f: (i: Instance) => Promise<R>) => Promise.all(instances.map(f));
