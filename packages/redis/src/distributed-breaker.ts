@@ -18,7 +18,7 @@ import {
 } from '@tracks/breaker';
 import { BREAKER_SCRIPT, type BreakerOperation, type BreakerReply, decodeReply } from './breaker-script.js';
 import { defineScript, type RedisClient } from './redis-client.js';
-import { withBudget } from './store-budget.js';
+import { waitAtMost, withBudget } from './store-budget.js';
 
 /** Settings of {@link createDistributedBreaker}: the local breaker's, plus how to use Redis. */
 export interface DistributedSettings extends Settings {
@@ -29,9 +29,11 @@ export interface DistributedSettings extends Settings {
    */
   name: string;
   /**
-   * The most a call waits for Redis before each step (admission, outcome), in ms. When Redis is
-   * slower or unreachable the call goes on with the breaker's local state, `onStoreError` reports
-   * it, and the breaker uses Redis again once it answers.
+   * The most a call waits for Redis, in ms: for its admission and its outcome together (the time
+   * your function runs does not count). When Redis is slower or unreachable, the call goes on
+   * with the breaker's local state, `onStoreError` reports it, and the breaker uses Redis again
+   * once it answers. A recording the caller stopped waiting for still completes (or fails) in
+   * the background, under the same budget.
    * @default 50
    */
   storeTimeout?: number | undefined;
@@ -208,7 +210,7 @@ export class DistributedCircuitBreaker<T = unknown> {
 
   /**
    * Runs `fn` if the shared breaker admits it and records its outcome in Redis before the
-   * returned promise settles; resolves with what `fn` returns or rejects with what it throws,
+   * returned promise settles (unless that would take the call past `storeTimeout`); resolves with what `fn` returns or rejects with what it throws,
    * unchanged. A rejected call is not made: the promise rejects with an `OpenStateError` or a
    * `TooManyRequestsError` from `@tracks/breaker`.
    */
@@ -279,21 +281,24 @@ export class DistributedCircuitBreaker<T = unknown> {
   }
 
   async #execute<R extends T>(fn: () => R | PromiseLike<R>, now: number): Promise<R> {
+    const asked = performance.now();
     const admission = await this.#admit();
     if (admission === undefined) return this.#fallback.execute(fn);
     if (admission.ticket < 0) {
       throw admission.ticket === CODE_OPEN ? this.#rejectOpen(now) : this.#rejectBusy(admission.retryAfterMs);
     }
+    // a call waits for Redis at most storeTimeout in all: what the admission left, for the outcome
+    const left = this.#storeTimeout - (performance.now() - asked);
     const { generation, ticket, state } = admission;
     let value: R;
     try {
       value = await fn();
     } catch (error) {
-      await this.#settle(generation, ticket, state, now, error);
+      await waitAtMost(this.#settle(generation, ticket, state, now, error), left);
       throw error;
     }
     this.#emitSuccess(state, now);
-    await this.#record(generation, ticket, 's');
+    await waitAtMost(this.#record(generation, ticket, 's'), left);
     return value;
   }
 

@@ -81,6 +81,36 @@ describeWithRedis('DistributedCircuitBreaker when Redis is slow', () => {
   });
 });
 
+describeWithRedis('DistributedCircuitBreaker when Redis turns slow during a call', () => {
+  it('waits for the outcome only what the admission left of the budget', async () => {
+    const cb = createDistributedBreaker(redis, {
+      name: uniqueName('mid'),
+      storeTimeout: 150,
+      now: clock().now,
+    });
+    const errors: StoreErrorEvent[] = [];
+    cb.onStoreError((e) => errors.push(e));
+    await cb.refresh();
+    let admittedAt = 0;
+    const call = await timed(() =>
+      cb.execute(async () => {
+        admittedAt = performance.now();
+        await admin.client('PAUSE', 600, 'ALL'); // Redis stalls after the admission
+        return 'sent';
+      }),
+    );
+    const afterCall = performance.now();
+    expect(call.result).toBe('sent');
+    // admission + outcome waits stayed within one budget (plus scheduling)
+    expect(call.ms).toBeLessThan(150 + 120);
+    expect(afterCall - admittedAt).toBeLessThan(150 + 100);
+    await pause(200); // the recording's own budget runs out in the background and says so
+    expect(errors).toHaveLength(1);
+    expect(cb.degraded).toBe(true);
+    await pause(450); // the pause ends before the next test
+  });
+});
+
 describeWithRedis('DistributedCircuitBreaker when Redis dies and comes back', () => {
   it('keeps calls flowing with bounded latency, then adopts the shared state, with no unhandled rejection', async () => {
     const name = uniqueName('outage');

@@ -48,3 +48,21 @@ export function withBudget<T>(promise: Promise<T>, ms: number, breaker: string):
     );
   });
 }
+
+/**
+ * @internal Resolves when `promise` settles or after `ms`, whichever comes first; never rejects.
+ * What is left of a call's budget after its admission bounds how long it waits for its outcome
+ * to be recorded: the recording itself goes on, under its own budget.
+ */
+export function waitAtMost(promise: Promise<unknown>, ms: number): Promise<void> {
+  if (ms <= 0) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    timer.unref?.();
+    const done = (): void => {
+      clearTimeout(timer);
+      resolve();
+    };
+    promise.then(done, done);
+  });
+}
