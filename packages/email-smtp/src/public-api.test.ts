@@ -1,0 +1,146 @@
+// Outside-in: the names issue 5 fixes for this adapter, imported from the built package exactly
+// as a user does; bad input never touches the wire; credentials stay out of errors; importing
+// the package starts nothing.
+import { spawnSync } from 'node:child_process';
+import { createServer, type Server, type Socket } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { inspect } from 'node:util';
+import { type CircuitBreaker, isProviderError } from '@tracks/breaker';
+import { type EmailAdapter, type EmailMessage, isInvalidMessageError, withResilience } from '@tracks/email';
+import * as pkg from '@tracks/email-smtp';
+import { SmtpEmailAdapter } from '@tracks/email-smtp';
+import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
+
+const SECRET = 'smtp-public-api-password-0123';
+const message: EmailMessage = {
+  to: ['ann@example.com'],
+  from: 'shop@example.com',
+  subject: 'hi',
+  text: 'hello',
+};
+
+// a TCP listener on 127.0.0.1 that counts connections and drops each one: any wire use shows
+let server: Server;
+let port = 0;
+let connections = 0;
+const sockets = new Set<Socket>();
+beforeAll(async () => {
+  server = createServer((socket) => {
+    connections++;
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.destroy();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  port = (server.address() as { port: number }).port;
+});
+afterAll(async () => {
+  for (const socket of sockets) socket.destroy();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+});
+
+function make(): SmtpEmailAdapter {
+  return new SmtpEmailAdapter({
+    host: '127.0.0.1',
+    port,
+    auth: { user: 'mailer', pass: SECRET },
+    pool: false,
+    connectionTimeoutMs: 5_000,
+    greetingTimeoutMs: 5_000,
+  });
+}
+
+describe('@tracks/email-smtp public API', () => {
+  it('exports SmtpEmailAdapter, an EmailAdapter named smtp with limits and close()', async () => {
+    expect(typeof pkg.SmtpEmailAdapter).toBe('function');
+    expectTypeOf<SmtpEmailAdapter>().toMatchTypeOf<EmailAdapter>();
+    const adapter = make();
+    expect(adapter.provider).toBe('smtp');
+    expect(adapter.limits.maxRecipients).toBeGreaterThan(0);
+    expect(adapter.limits.maxMessageBytes).toBeGreaterThan(0);
+    await expect(adapter.close()).resolves.toBeUndefined();
+  });
+
+  it('refuses bad input with a typed error, zero wire connections and an untouched breaker', async () => {
+    const adapter = make();
+    const wrapped = withResilience(adapter, { retry: false });
+    const bad: EmailMessage[] = [
+      { ...message, subject: 'hi\r\nBcc: victim@example.com' },
+      { ...message, headers: { 'X-Campaign': 'a\r\nBcc: victim@example.com' } },
+      { ...message, from: 'Shop\r\nBcc: victim@example.com <shop@example.com>' },
+      { ...message, to: ['not an address'] },
+      {
+        ...message,
+        to: Array.from({ length: adapter.limits.maxRecipients + 1 }, (_, i) => `u${i}@example.com`),
+      },
+      { ...message, text: '' },
+      {
+        ...message,
+        attachments: [{ filename: 'a\r\n.txt', contentType: 'text/plain', content: 'x' }],
+      },
+    ];
+    for (const msg of bad) {
+      for (const target of [adapter, wrapped]) {
+        const error = await target.send(msg).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(isInvalidMessageError(error), String(error)).toBe(true);
+        expect(error).toMatchObject({ kind: 'invalid', scope: 'message' });
+      }
+    }
+    expect(connections).toBe(0);
+    const counts = (wrapped.policy.breaker as CircuitBreaker).counts;
+    expect(counts.requests).toBe(0);
+    await wrapped.close?.();
+  });
+
+  it('keeps its credentials out of a wire error, as JSON and as util.inspect shows it', async () => {
+    const adapter = make();
+    const error = await adapter.send(message).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    await adapter.close();
+    expect(isProviderError(error)).toBe(true);
+    expect(connections).toBeGreaterThan(0);
+    for (const text of [
+      JSON.stringify(error),
+      inspect(error, { depth: 10, showHidden: true }),
+      String(error),
+    ]) {
+      expect(text).not.toContain(SECRET);
+    }
+  });
+
+  it('starts no timer and holds nothing open when imported', () => {
+    // every timer started while importing is recorded, unref'd ones too (those do not show
+    // among the active resources); timers and sockets still open afterwards are listed
+    const script = `
+      import { createRequire, syncBuiltinESMExports } from 'node:module';
+      const timers = createRequire(process.cwd() + '/')('node:timers');
+      const started = [];
+      for (const name of ['setTimeout', 'setInterval', 'setImmediate']) {
+        const original = timers[name];
+        const recorded = function (...args) {
+          started.push(name);
+          return original.apply(this, args);
+        };
+        timers[name] = recorded;
+        globalThis[name] = recorded;
+      }
+      syncBuiltinESMExports();
+      await import('@tracks/email-smtp');
+      // TTY and pipe wraps are the process's own stdio, *Req entries module loading's fs calls
+      const held = process.getActiveResourcesInfo().filter((r) => r !== 'TTYWrap' && r !== 'PipeWrap' && !r.endsWith('Req'));
+      console.log(JSON.stringify({ started, held }));`;
+    const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: fileURLToPath(new URL('..', import.meta.url)),
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(child.error).toBeUndefined();
+    expect(child.status, child.stderr).toBe(0);
+    expect(JSON.parse(child.stdout.trim())).toEqual({ started: [], held: [] });
+  });
+});
