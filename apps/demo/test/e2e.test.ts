@@ -26,9 +26,9 @@ describe.skipIf(!hasChromium && !inCi)('dashboard in headless Chromium', () => {
   beforeAll(async () => {
     if (!hasChromium)
       throw new Error(`CI=true requires ${CHROMIUM} for the dashboard e2e test, and it is absent`);
-    // a 1 s open period, longer than a call's retry budget: an open breaker answers 503 at once,
-    // and the test sees it probe and recover within a couple of seconds
-    demo = await startDemo({ BREAKER_TIMEOUT_MS: '1000', RETRY_MAX_ELAPSED_MS: '800' });
+    // a 2.5 s open period, longer than a call's 2 s retry budget: an open breaker answers 503 at
+    // once, and the test sees it probe and recover within a few seconds
+    demo = await startDemo({ BREAKER_TIMEOUT_MS: '2500', RETRY_MAX_ELAPSED_MS: '2000' });
     const { chromium } = await import('playwright-core');
     userDataDir = mkdtempSync(join(tmpdir(), 'tracks-chromium-'));
     context = await chromium.launchPersistentContext(userDataDir, {
@@ -86,7 +86,7 @@ describe.skipIf(!hasChromium && !inCi)('dashboard in headless Chromium', () => {
     await page.getByRole('button', { name: 'Clear faults' }).first().click();
     await page.locator('#fault-email-status', { hasText: '0 % failures' }).waitFor();
     // the email preset closes after 5 successful probes in half-open
-    for (let i = 0; i < 20; i++) {
+    for (let i = 0; i < 40; i++) {
       await page.waitForTimeout(150);
       await send.click();
       await page.locator('#email-result', { hasText: /^(accepted|503)/ }).waitFor();
