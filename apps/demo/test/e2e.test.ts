@@ -62,7 +62,7 @@ describe.skipIf(!hasChromium && !inCi)('dashboard in headless Chromium', () => {
     await page.locator('#email-result', { hasText: 'accepted by smtp' }).waitFor();
     await page.locator('#inbox .mail .subject', { hasText: 'Hello from the browser' }).waitFor();
     expect(demo.app.smtpSink?.messages()[0]?.subject).toBe('Hello from the browser');
-  });
+  }, 30_000);
 
   it('turns the email card open under 100 % failures and closed again once they are cleared', async () => {
     const rate = page.locator('#fault-email-rate');
@@ -95,5 +95,5 @@ describe.skipIf(!hasChromium && !inCi)('dashboard in headless Chromium', () => {
     await page.locator('#card-email[data-state="closed"]').waitFor();
     const states = demo.logs.filter((line) => line.breaker === 'email:smtp').map((line) => line.to);
     expect(states).toEqual(expect.arrayContaining(['open', 'half-open', 'closed']));
-  });
+  }, 30_000);
 });
