@@ -1,4 +1,4 @@
-import { ProviderError, TimeoutError } from '@tracks/breaker';
+import { ProviderError, TimeoutError, TooManyRequestsError } from '@tracks/breaker';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { decodePayload, encodePayload } from './codec.js';
 import { memoryDriver } from './memory-driver.js';
@@ -144,6 +144,34 @@ describe('createOutbox', () => {
     await outbox.tick();
     expect(await outbox.get(a.id)).toMatchObject({ state: 'dead', deadReason: 'permanent' });
     expect(await outbox.get(b.id)).toMatchObject({ state: 'pending', lastError: 'Error: socket hang up' });
+  });
+
+  it('waits briefly after a half-open breaker’s busy probe slot, the whole queue with it', async () => {
+    let time = 0;
+    let calls = 0;
+    const outbox = createOutbox({
+      driver: memoryDriver(),
+      handlers: {
+        email: (_m: object) => {
+          calls++;
+          // the hint is the probe's timeout: an upper bound, far longer than the probe takes
+          if (time < 500) throw new TooManyRequestsError({ breaker: 'email:fake', retryAfterMs: 120_000 });
+        },
+      },
+      concurrency: 2,
+      now: () => time,
+      retry: { backoff: () => 500, maxAttempts: 1 },
+    });
+    const deferred: number[] = [];
+    outbox.on('deferred', (e) => deferred.push(e.retryInMs));
+    for (let n = 0; n < 10; n++) await outbox.enqueue('email', {});
+    expect(await outbox.tick()).toBe(2);
+    expect(await outbox.tick()).toBe(0); // paused: the other eight are not run into the same rejection
+    expect(deferred).toEqual([500, 500]);
+    time = 500;
+    while ((await outbox.tick()) > 0) {}
+    expect(calls).toBe(12);
+    expect(await outbox.stats()).toMatchObject({ delivered: 10, dead: 0 });
   });
 
   it('refuses bad options with a message that names them', () => {

@@ -1,7 +1,14 @@
-import { type Backoff, type Disposer, Emitter, exponentialBackoff, type Listener } from '@tracks/breaker';
+import {
+  type Backoff,
+  type Disposer,
+  Emitter,
+  exponentialBackoff,
+  isOpenStateError,
+  type Listener,
+} from '@tracks/breaker';
 import { decodePayload, encodePayload } from './codec.js';
 import type { DeadReason, JobCounts, JobState, OutboxDriver, StoredJob } from './driver.js';
-import { decide, describeError, pausesQueue, retryAfterOf } from './outcome.js';
+import { decide, describeError, retryAfterOf } from './outcome.js';
 
 /** What a handler receives with each payload. */
 export interface DeliveryContext {
@@ -272,6 +279,7 @@ class OutboxWorker {
   readonly #backoff: Backoff;
   readonly #maxAttempts: number;
   readonly #concurrency: number;
+  readonly #claimBatch: number;
   readonly #leaseMs: number;
   readonly #retentionMs: number;
   readonly #pollIntervalMs: number;
@@ -316,6 +324,7 @@ class OutboxWorker {
       throw new TypeError('createOutbox: retry.backoff must be a function');
     this.#maxAttempts = positiveInteger('retry.maxAttempts', options.retry?.maxAttempts ?? 20);
     this.#concurrency = positiveInteger('concurrency', options.concurrency ?? 4);
+    this.#claimBatch = Math.max(1, Math.floor(this.#concurrency / 4));
     this.#leaseMs = positiveNumber('leaseMs', options.leaseMs ?? 60_000);
     this.#retentionMs = positiveNumber('retentionMs', options.retentionMs ?? 86_400_000, true);
     this.#pollIntervalMs = positiveNumber('pollIntervalMs', options.pollIntervalMs ?? 1_000);
@@ -462,7 +471,9 @@ class OutboxWorker {
     this.#clearTimer();
     await this.#purge(false);
     const free = this.#concurrency - this.#inflight.size;
-    if (free <= 0) return; // the next job to settle wakes the loop
+    // the next job to settle wakes the loop; claiming slots a few at a time, not one by one,
+    // saves the store a write transaction (an fsync, for SQLite) per job
+    if (free <= 0 || (free < this.#claimBatch && this.#inflight.size > 0)) return;
     const jobs = await this.#claim(free);
     for (const job of jobs) void this.#deliver(job);
     if (!this.#running) return;
@@ -596,11 +607,14 @@ class OutboxWorker {
     const decision = decide(error, leaseExpired);
     if (decision === 'dead') return this.#bury(job, 'permanent', error);
     if (decision === 'defer') {
-      const retryInMs = retryAfterOf(error) ?? this.#delay(1, error);
-      if (pausesQueue(error)) {
-        const until = now + retryInMs;
-        this.#pausedUntil.set(job.queue, Math.max(until, this.#pausedUntil.get(job.queue) ?? 0));
-      }
+      // An open breaker says how long it stays open: wait that long. A half-open breaker's busy
+      // probe slot or a full bulkhead frees soon (their hint is only an upper bound): wait briefly.
+      // Either way the whole queue waits, or the worker would run every job into the same wall.
+      const hinted = retryAfterOf(error);
+      const retryInMs = isOpenStateError(error)
+        ? (hinted ?? this.#delay(1, error))
+        : Math.min(hinted ?? Number.POSITIVE_INFINITY, this.#delay(1, error));
+      this.#pausedUntil.set(job.queue, Math.max(now + retryInMs, this.#pausedUntil.get(job.queue) ?? 0));
       const rescheduled = await this.#store.reschedule(job.id, job.lease, {
         runAt: now + retryInMs,
         now,

@@ -2,7 +2,6 @@ import {
   isAmbiguous,
   isBreakerRejection,
   isBulkheadRejection,
-  isOpenStateError,
   isRetryable,
   summarizeError,
 } from '@tracks/breaker';
@@ -25,11 +24,6 @@ export function decide(error: unknown, leaseExpired: boolean): FailureDecision {
   if (isBreakerRejection(error) || isBulkheadRejection(error)) return 'defer';
   if (isAmbiguous(error)) return 'ambiguous';
   return isRetryable(error) ? 'retry' : 'dead';
-}
-
-/** True when the whole queue should wait: its provider's breaker is open. */
-export function pausesQueue(error: unknown): boolean {
-  return isOpenStateError(error);
 }
 
 /** The wait an error asks for (a provider's Retry-After, an open breaker's), in ms. */
