@@ -101,9 +101,10 @@ describeWithRedis('DistributedCircuitBreaker when Redis turns slow during a call
     );
     const afterCall = performance.now();
     expect(call.result).toBe('sent');
-    // admission + outcome waits stayed within one budget (plus scheduling)
-    expect(call.ms).toBeLessThan(150 + 120);
-    expect(afterCall - admittedAt).toBeLessThan(150 + 100);
+    // admission + outcome waits stayed within one budget (plus scheduling), well short of the
+    // 600 ms stall
+    expect(call.ms).toBeLessThan(450);
+    expect(afterCall - admittedAt).toBeLessThan(450);
     await pause(200); // the recording's own budget runs out in the background and says so
     expect(errors).toHaveLength(1);
     expect(cb.degraded).toBe(true);
@@ -121,7 +122,7 @@ describeWithRedis('DistributedCircuitBreaker when Redis dies and comes back', ()
       timeout: 60_000,
       readyToTrip: () => true,
     };
-    // a patient client: without the budget, a call would wait for its ~20 reconnection attempts
+    // a patient client: without the budget, a call would wait for its 50 reconnection attempts
     const cb = createDistributedBreaker(patient, settings);
     const errors: StoreErrorEvent[] = [];
     cb.onStoreError((e) => errors.push(e));
@@ -139,7 +140,7 @@ describeWithRedis('DistributedCircuitBreaker when Redis dies and comes back', ()
       worst = Math.max(worst, call.ms);
       await pause(2);
     }
-    expect(worst).toBeLessThan(300); // 30 ms budget, plus a loaded machine's scheduling
+    expect(worst).toBeLessThan(500); // 30 ms budget, plus a loaded machine's scheduling; unbounded: ~1 s
     expect(cb.degraded).toBe(true);
     expect(errors.length).toBeGreaterThan(0);
     expect(cb.state).toBe(State.Closed);
@@ -155,7 +156,7 @@ describeWithRedis('DistributedCircuitBreaker when Redis dies and comes back', ()
     let rejected = false;
     for (let i = 0; i < 100 && !rejected; i++) {
       const call = await timed(() => cb.execute(() => 'flowing'));
-      expect(call.ms).toBeLessThan(250);
+      expect(call.ms).toBeLessThan(500);
       rejected = isOpenStateError(call.result);
       await pause(10);
     }

@@ -106,15 +106,15 @@ export class RedisServer {
 
   /**
    * A client with fast reconnects, as a test wants; its errors are collected, not printed.
-   * `patient`: ioredis's default of 20 reconnection attempts per command, so that a command
-   * sent while the server is down waits for about 20 x 20 ms unless something stops waiting.
+   * `patient`: 50 reconnection attempts per command, so that a command sent while the server
+   * is down waits for about a second unless something stops waiting for it.
    */
   client(errors: unknown[] = [], patient = false): Redis {
     const client = new Redis({
       port: this.port,
       host: '127.0.0.1',
       lazyConnect: false,
-      maxRetriesPerRequest: patient ? 20 : 1,
+      maxRetriesPerRequest: patient ? 50 : 1,
       retryStrategy: () => 20,
     });
     client.on('error', (error) => errors.push(error));
