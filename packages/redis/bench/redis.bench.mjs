@@ -44,6 +44,8 @@ const redisServer = spawn(
   ],
   { stdio: 'ignore' },
 );
+// whatever happens to the run, its redis-server goes with it
+process.on('exit', () => redisServer.kill('SIGKILL'));
 const redis = new Redis({
   port,
   host: '127.0.0.1',
