@@ -369,6 +369,57 @@ describe('demo API', () => {
     });
   });
 
+  describe('SMS and storage outages', () => {
+    it('opens sms:log after 3 failures, keeps verifying codes already sent, and recovers', async () => {
+      const phone = '+14155550177';
+      expect((await call(url, 'POST', '/api/otp', { phone })).status).toBe(202);
+      const code = [...demo.logText().matchAll(/verification code is (\d+)/g)].at(-1)?.[1];
+
+      await call(url, 'POST', '/api/faults', { service: 'sms', failureRate: 1 });
+      const failing = await call(url, 'POST', '/api/sms', { to: '+14155550123', body: 'hi' });
+      expect(failing.status).toBe(503);
+      const open = await call(url, 'POST', '/api/sms', { to: '+14155550123', body: 'hi' });
+      expect(open.status).toBe(503);
+      expect(open.body.error).toMatch(/sms:log circuit breaker is open/);
+      // the sms preset stays open 60 s on the injected clock
+      expect(open.headers.get('retry-after')).toBe('60');
+      expect((await call(url, 'POST', '/api/otp', { phone: '+14155550178' })).status).toBe(503);
+      // codes are checked locally: an SMS outage does not block logins with codes already sent
+      expect(await call(url, 'POST', '/api/otp/verify', { phone, code })).toMatchObject({
+        status: 200,
+        body: { valid: true },
+      });
+
+      await call(url, 'POST', '/api/faults', { service: 'sms', failureRate: 0 });
+      clock.advance(60_000);
+      for (let i = 0; i < 3; i++) {
+        expect((await call(url, 'POST', '/api/sms', { to: '+14155550123', body: `probe ${i}` })).status).toBe(
+          202,
+        );
+      }
+      const breakers = (await call(url, 'GET', '/api/breakers')).body;
+      expect(breakers.find((b: { name: string }) => b.name === 'sms:log').state).toBe('closed');
+    });
+
+    it('opens storage:fs at half of 10 requests failing and answers 503 for reads and writes', async () => {
+      await call(url, 'POST', '/api/faults', { service: 'storage', failureRate: 1 });
+      let last = await call(url, 'PUT', '/api/files/outage.txt', 'x', { 'content-type': 'text/plain' });
+      for (let i = 0; i < 6 && !/is open/.test(last.body.error); i++) {
+        expect(last.status).toBe(503);
+        last = await call(url, 'GET', '/api/files/outage.txt');
+      }
+      expect(last.status).toBe(503);
+      expect(last.body.error).toMatch(/storage:fs circuit breaker is open/);
+      expect(last.headers.get('retry-after')).toBe('180');
+      await call(url, 'POST', '/api/faults', { service: 'storage', failureRate: 0 });
+      expect((await call(url, 'GET', '/api/breakers')).body.map((b: { state: string }) => b.state)).toEqual([
+        'closed',
+        'closed',
+        'open',
+      ]);
+    });
+  });
+
   describe('fault injection in production', () => {
     it('is refused with 403', async () => {
       const prod = await startDemo({}, { patch: (config) => ({ ...config, nodeEnv: 'production' }) });
