@@ -38,7 +38,8 @@ interface Message {
 
 /**
  * The behaviour every outbox driver must have, as a vitest suite: enqueue and delivery,
- * idempotency keys and their retention, `notBefore`, lease expiry after a worker dies, the backoff
+ * idempotency keys and their retention, `notBefore`, a store shared by two workers, lease expiry
+ * after a worker dies, the backoff
  * schedule, dead letters and retrying them by hand, open-breaker waits that use up no attempts,
  * `stop()` draining, and an outage: every accepted message delivered at least once, none lost,
  * duplicates only from ambiguous attempts, and counted. Time is an injected clock driven with
@@ -218,6 +219,29 @@ export function describeOutboxDriverContract(name: string, harness: OutboxDriver
       ).toBe(false);
       expect(await crashed.bury(id, held!.lease, 'permanent', 'late', time)).toBe(false);
       expect(await outbox.get(id)).toMatchObject({ state: 'delivered' });
+    });
+
+    it('shares a store between workers: each job claimed by one of them, delivered once', async () => {
+      const byWorker: Record<string, number[]> = { a: [], b: [] };
+      const a = make({ email: (m: Message) => void byWorker.a?.push(m.n) }, { concurrency: 3 });
+      const d = await another();
+      const b = createOutbox({
+        driver: d,
+        handlers: { email: (m: Message) => void byWorker.b?.push(m.n) },
+        now,
+        concurrency: 3,
+      });
+      outboxes.push(b as unknown as Outbox);
+      for (let n = 0; n < 30; n++) await (n % 2 === 0 ? a : b).enqueue('email', { to: 'a@example.com', n });
+      for (let i = 0; i < 30; i++) {
+        const [x, y] = await Promise.all([a.tick(), b.tick()]);
+        if (x + y === 0) break;
+      }
+      const all = [...(byWorker.a ?? []), ...(byWorker.b ?? [])].sort((p, q) => p - q);
+      expect(all).toEqual([...Array(30).keys()]);
+      expect(byWorker.a?.length).toBeGreaterThan(0);
+      expect(byWorker.b?.length).toBeGreaterThan(0);
+      expect(await a.stats()).toEqual({ pending: 0, inflight: 0, delivered: 30, dead: 0 });
     });
 
     it('retries with the backoff schedule, honours retryAfterMs, and dead-letters after maxAttempts', async () => {
