@@ -705,13 +705,40 @@ describe('CircuitBreaker.execute', () => {
     );
   });
 
-  it('returns the call’s own promise, already counted when the caller resumes', async () => {
+  it('has counted the call by the time the caller resumes', async () => {
     const cb = new CircuitBreaker({ now: clock().now });
-    const own = Promise.resolve('v');
-    const returned = cb.execute(() => own);
-    expect(returned).toBe(own);
-    await returned;
+    await cb.execute(() => Promise.resolve('v'));
     expect(cb.counts.totalSuccesses).toBe(1);
+    await cb.execute(() => Promise.reject(failure)).catch(() => {});
+    expect(cb.counts.totalFailures).toBe(1);
+  });
+
+  it('leaves a failure nobody handled unhandled, as `fn()` alone would', async () => {
+    // Recording the outcome must not count as handling the caller's rejection: a caller who
+    // forgets to await still learns of the failure through 'unhandledRejection'.
+    const cb = new CircuitBreaker({ now: clock().now });
+    const seen: unknown[] = [];
+    const record = (reason: unknown) => seen.push(reason);
+    const vitestListeners = process.listeners('unhandledRejection');
+    process.removeAllListeners('unhandledRejection');
+    process.on('unhandledRejection', record);
+    try {
+      const thenable = {
+        // biome-ignore lint/suspicious/noThenProperty: a foreign thenable is what this line tests
+        then: (_: unknown, reject: (e: unknown) => void) => reject('thenable'),
+      } as unknown as PromiseLike<never>;
+      void cb.execute(() => Promise.reject(failure));
+      void cb.execute(() => thenable);
+      void cb.execute(() => {
+        throw excluded;
+      });
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    } finally {
+      process.off('unhandledRejection', record);
+      for (const listener of vitestListeners) process.on('unhandledRejection', listener);
+    }
+    expect(new Set(seen)).toEqual(new Set([failure, 'thenable', excluded]));
+    expect(cb.counts.totalFailures).toBe(3);
   });
 
   it('rejects a non-function without counting it', async () => {
