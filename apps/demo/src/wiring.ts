@@ -14,7 +14,7 @@ import type { Config } from './config.js';
 import { wireEmail } from './email-wiring.js';
 import type { EventHub } from './events.js';
 import { type FaultInjector, type ServiceName, withFaults } from './faults.js';
-import type { ProviderHandle, Services } from './services.js';
+import type { EmailService, ProviderHandle, Services, SmsService, StorageService } from './services.js';
 import { wireSms } from './sms-wiring.js';
 import type { SmtpSink } from './smtp-sink.js';
 import { wireStorage } from './storage-wiring.js';
@@ -97,9 +97,21 @@ export async function wireServices(context: WireContext): Promise<Services> {
   };
 
   const wiring: Wiring = { guard, handles, closers };
-  const email = await wireEmail(context, wiring);
-  const sms = await wireSms(context, wiring);
-  const storage = await wireStorage(context, wiring);
+  const closeAll = async () => {
+    await Promise.allSettled(closers.map(async (close) => close()));
+  };
+  let email: EmailService;
+  let sms: SmsService;
+  let storage: StorageService;
+  try {
+    email = await wireEmail(context, wiring);
+    sms = await wireSms(context, wiring);
+    storage = await wireStorage(context, wiring);
+  } catch (error) {
+    // an adapter that refused to start must not leave the ones before it holding sockets
+    await closeAll();
+    throw error;
+  }
 
   const metrics = createMetrics({ registry: context.metricsRegistry });
   metrics.observe(registry);
@@ -121,9 +133,7 @@ export async function wireServices(context: WireContext): Promise<Services> {
     sms,
     storage,
     providers: handles,
-    async close() {
-      await Promise.allSettled(closers.map((close) => close()));
-    },
+    close: closeAll,
   };
 }
 
