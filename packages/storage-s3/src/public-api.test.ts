@@ -1,0 +1,130 @@
+// Outside-in: the names issue 7 fixes for this adapter, imported from the built package exactly
+// as a user does; bad keys never touch the wire; credentials stay out of errors; importing the
+// package starts nothing.
+import { spawnSync } from 'node:child_process';
+import { createServer, type Server, type Socket } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { inspect } from 'node:util';
+import { type CircuitBreaker, isProviderError } from '@tracks/breaker';
+import { isInvalidKeyError, type StorageAdapter, withResilience } from '@tracks/storage';
+import * as pkg from '@tracks/storage-s3';
+import { S3StorageAdapter } from '@tracks/storage-s3';
+import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
+
+const SECRET = 'wJalrXUtnFEMI/K7MDENG/public-api-s3';
+
+// a TCP listener on 127.0.0.1 that counts connections and drops each one: any wire use shows
+let server: Server;
+let port = 0;
+let connections = 0;
+const sockets = new Set<Socket>();
+beforeAll(async () => {
+  server = createServer((socket) => {
+    connections++;
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.destroy();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  port = (server.address() as { port: number }).port;
+});
+afterAll(async () => {
+  for (const socket of sockets) socket.destroy();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+});
+
+function make(): S3StorageAdapter {
+  return new S3StorageAdapter({
+    bucket: 'tracks',
+    region: 'us-east-1',
+    endpoint: `http://127.0.0.1:${port}`,
+    forcePathStyle: true,
+    credentials: { accessKeyId: 'AKIDPUBLICAPITEST', secretAccessKey: SECRET },
+    requestTimeoutMs: 5_000,
+  });
+}
+
+describe('@tracks/storage-s3 public API', () => {
+  it('exports S3StorageAdapter, a StorageAdapter named s3 with signedUrl and close()', async () => {
+    expect(typeof pkg.S3StorageAdapter).toBe('function');
+    expectTypeOf<S3StorageAdapter>().toMatchTypeOf<StorageAdapter>();
+    const adapter = make();
+    expect(adapter.provider).toBe('s3');
+    // signing is local: no request leaves
+    const url = new URL(await adapter.signedUrl('docs/a.txt', { method: 'GET', expiresIn: 60 }));
+    expect(url.pathname).toBe('/tracks/docs/a.txt');
+    expect(url.searchParams.get('X-Amz-Expires')).toBe('60');
+    expect(url.href).not.toContain(SECRET);
+    await expect(adapter.close()).resolves.toBeUndefined();
+  });
+
+  it('refuses bad keys with an InvalidKeyError, zero wire connections and an untouched breaker', async () => {
+    const adapter = make();
+    const wrapped = withResilience(adapter, { retry: false });
+    for (const target of [adapter, wrapped]) {
+      for (const key of ['', '/a', 'a/../b', 'a/./b', 'a\u0000b', 'é'.repeat(513)]) {
+        for (const call of [
+          () => target.put(key, 'x'),
+          () => target.get(key),
+          () => target.head(key),
+          () => target.delete(key),
+        ]) {
+          const error = await call().catch((e: unknown) => e);
+          expect(isInvalidKeyError(error), JSON.stringify(key)).toBe(true);
+        }
+      }
+    }
+    expect(connections).toBe(0);
+    expect((wrapped.policy.breaker as CircuitBreaker).counts.requests).toBe(0);
+    await wrapped.close?.();
+  });
+
+  it('keeps its credentials out of a wire error, as JSON and as util.inspect shows it', async () => {
+    const adapter = make();
+    const error = await adapter.head('docs/a.txt').then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    await adapter.close();
+    expect(isProviderError(error), String(error)).toBe(true);
+    expect(connections).toBeGreaterThan(0);
+    for (const text of [
+      JSON.stringify(error),
+      inspect(error, { depth: 10, showHidden: true }),
+      String(error),
+    ]) {
+      expect(text).not.toContain(SECRET);
+    }
+  });
+
+  it('starts no timer and holds nothing open when imported', () => {
+    // every timer started while importing is recorded, unref'd ones too (those do not show
+    // among the active resources); timers and sockets still open afterwards are listed
+    const script = `
+      import { createRequire, syncBuiltinESMExports } from 'node:module';
+      const timers = createRequire(process.cwd() + '/')('node:timers');
+      const started = [];
+      for (const name of ['setTimeout', 'setInterval', 'setImmediate']) {
+        const original = timers[name];
+        const recorded = function (...args) {
+          started.push(name);
+          return original.apply(this, args);
+        };
+        timers[name] = recorded;
+        globalThis[name] = recorded;
+      }
+      syncBuiltinESMExports();
+      await import('@tracks/storage-s3');
+      // TTY and pipe wraps are the process's own stdio, *Req entries module loading's fs calls
+      const held = process.getActiveResourcesInfo().filter((r) => r !== 'TTYWrap' && r !== 'PipeWrap' && !r.endsWith('Req'));
+      console.log(JSON.stringify({ started, held }));`;
+    const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: fileURLToPath(new URL('..', import.meta.url)),
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(child.error).toBeUndefined();
+    expect(child.status, child.stderr).toBe(0);
+    expect(JSON.parse(child.stdout.trim())).toEqual({ started: [], held: [] });
+  });
+});
