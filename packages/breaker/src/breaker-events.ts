@@ -34,6 +34,12 @@ export interface FailureEvent {
   readonly state: State;
   /** What the call threw, unchanged. */
   readonly error: unknown;
+  /**
+   * How long the call took, by the breaker's clock, in ms. `CircuitBreaker` and
+   * `TwoStepCircuitBreaker` always set it (reading the clock only when a listener exists);
+   * optional so that other breakers emitting this shape may leave it out.
+   */
+  readonly durationMs?: number;
 }
 
 /** A call threw an error that `isExcluded` accepted: it counted neither way. */
@@ -44,6 +50,12 @@ export interface ExclusionEvent {
   readonly state: State;
   /** What the call threw, unchanged. */
   readonly error: unknown;
+  /**
+   * How long the call took, by the breaker's clock, in ms. `CircuitBreaker` and
+   * `TwoStepCircuitBreaker` always set it (reading the clock only when a listener exists);
+   * optional so that other breakers emitting this shape may leave it out.
+   */
+  readonly durationMs?: number;
 }
 
 /** A call was rejected without being made. */

@@ -850,15 +850,51 @@ describe('CircuitBreaker observers', () => {
     await probe.result;
     expect(events).toEqual([
       ['success', { name: 'email:ses', state: 'closed', durationMs: 25 }],
-      ['exclusion', { name: 'email:ses', state: 'closed', error: excluded }],
-      ['failure', { name: 'email:ses', state: 'closed', error: failure }],
-      ['failure', { name: 'email:ses', state: 'closed', error: failure }],
+      ['exclusion', { name: 'email:ses', state: 'closed', error: excluded, durationMs: 0 }],
+      ['failure', { name: 'email:ses', state: 'closed', error: failure, durationMs: 0 }],
+      ['failure', { name: 'email:ses', state: 'closed', error: failure, durationMs: 0 }],
       ['state', { name: 'email:ses', from: 'closed', to: 'open' }],
       ['reject', { name: 'email:ses', reason: 'open' }],
       ['state', { name: 'email:ses', from: 'open', to: 'half-open' }],
       ['reject', { name: 'email:ses', reason: 'too-many-requests' }],
       ['success', { name: 'email:ses', state: 'half-open', durationMs: 0 }],
       ['state', { name: 'email:ses', from: 'half-open', to: 'closed' }],
+    ]);
+  });
+
+  it('times failures and exclusions too, reading the clock only for a listener', async () => {
+    let t = 0;
+    let reads = 0;
+    const cb = new CircuitBreaker({
+      now: () => {
+        reads++;
+        return t;
+      },
+      isExcluded: (e) => e === excluded,
+    });
+    const slow = (error: Error) => () =>
+      new Promise<never>((_, reject) => {
+        t += 40;
+        reject(error);
+      });
+    reads = 0;
+    await cb.execute(slow(excluded)).catch(() => {});
+    expect(reads).toBe(0); // no window, no listener: no clock
+    const durations: unknown[] = [];
+    cb.onFailure((e) => durations.push(['failure', e.durationMs]));
+    await cb.execute(slow(excluded)).catch(() => {});
+    cb.onExclusion((e) => durations.push(['exclusion', e.durationMs]));
+    await cb.execute(slow(failure)).catch(() => {});
+    await cb.execute(slow(excluded)).catch(() => {});
+    const twoStep = new TwoStepCircuitBreaker({ now: () => t });
+    twoStep.onFailure((e) => durations.push(['two-step', e.durationMs]));
+    const done = twoStep.allow();
+    t += 7;
+    done(failure);
+    expect(durations).toEqual([
+      ['failure', 40],
+      ['exclusion', 40],
+      ['two-step', 7],
     ]);
   });
 

@@ -222,13 +222,13 @@ export class CircuitBreaker<T = unknown> {
     return this.#observers.successes.on(listener);
   }
 
-  /** Listens to calls that failed (`{ name, state, error }`); returns the disposer. */
+  /** Listens to calls that failed (`{ name, state, error, durationMs }`); returns the disposer. */
   onFailure(listener: Listener<FailureEvent>): Disposer {
     this.#observers ??= new Observers();
     return this.#observers.failures.on(listener);
   }
 
-  /** Listens to calls whose error was excluded (`{ name, state, error }`); returns the disposer. */
+  /** Listens to calls whose error was excluded (`{ name, state, error, durationMs }`); returns the disposer. */
   onExclusion(listener: Listener<ExclusionEvent>): Disposer {
     this.#observers ??= new Observers();
     return this.#observers.exclusions.on(listener);
@@ -317,16 +317,18 @@ export class CircuitBreaker<T = unknown> {
     }
     if (excluded) {
       const exclusions = this.#observers?.exclusions;
-      if (exclusions?.active) exclusions.emit({ name: this.name, state, error });
+      if (exclusions?.active) {
+        exclusions.emit({ name: this.name, state, error, durationMs: this.#now() - startedAt });
+      }
       if (generation !== this.#generation) return;
       if (this.#state === State.Closed) this.#counts.onExclusion(ticket);
       else if (this.#state === State.HalfOpen && this.#releaseProbe(ticket)) this.#counts.onExclusion(0);
       return;
     }
-    const failures = this.#observers?.failures;
-    if (failures?.active) failures.emit({ name: this.name, state, error });
     // a failure may trip the breaker, so it is judged against the window of now, as gobreaker does
     const now = this.#now();
+    const failures = this.#observers?.failures;
+    if (failures?.active) failures.emit({ name: this.name, state, error, durationMs: now - startedAt });
     const current = this.#current(now);
     if (generation !== this.#generation) return;
     if (current === State.Closed) {

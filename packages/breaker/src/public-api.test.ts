@@ -169,8 +169,20 @@ describe('@tracks/breaker public API', () => {
   it('keeps the event shapes', () => {
     expectTypeOf<StateChangeEvent>().toExtend<{ name: string; from: State; to: State }>();
     expectTypeOf<SuccessEvent>().toExtend<{ name: string; state: State; durationMs: number }>();
-    expectTypeOf<FailureEvent>().toExtend<{ name: string; state: State; error: unknown }>();
-    expectTypeOf<ExclusionEvent>().toExtend<{ name: string; state: State; error: unknown }>();
+    expectTypeOf<FailureEvent>().toExtend<{
+      name: string;
+      state: State;
+      error: unknown;
+      durationMs?: number;
+    }>();
+    expectTypeOf<ExclusionEvent>().toExtend<{
+      name: string;
+      state: State;
+      error: unknown;
+      durationMs?: number;
+    }>();
+    // optional, so the Redis breaker's events (which leave it out) still fit
+    expectTypeOf({ name: '', state: State.Closed, error: 1 }).toExtend<FailureEvent>();
     expectTypeOf<RejectEvent>().toExtend<{ name: string; reason: 'open' | 'too-many-requests' }>();
   });
 
