@@ -57,8 +57,20 @@ describe.skipIf(!hasChromium && !inCi)('dashboard in headless Chromium', () => {
     await page.goto(demo.url);
     await page.locator('#live[data-connected="true"]').waitFor();
     await page.locator('#card-email[data-state="closed"]').waitFor();
+    // every control has a label a screen reader can announce
+    // (a string: it runs in Chromium, where the DOM is, not in this Node process)
+    const unlabeled = await page.evaluate(`
+      [...document.querySelectorAll('input, textarea, select, button')]
+        .filter((el) => el.tagName === 'BUTTON' ? el.textContent.trim() === '' : el.labels.length === 0 && !el.getAttribute('aria-label'))
+        .map((el) => el.id || el.outerHTML)
+    `);
+    expect(unlabeled).toEqual([]);
     await page.getByLabel('Subject').fill('Hello from the browser');
-    await page.getByRole('button', { name: 'Send email' }).click();
+    // keyboard only: from the text field, Tab reaches the button and Enter sends
+    await page.locator('#email-text').focus();
+    await page.keyboard.press('Tab');
+    await expect(page.evaluate('document.activeElement.textContent')).resolves.toBe('Send email');
+    await page.keyboard.press('Enter');
     await page.locator('#email-result', { hasText: 'accepted by smtp' }).waitFor();
     await page.locator('#inbox .mail .subject', { hasText: 'Hello from the browser' }).waitFor();
     expect(demo.app.smtpSink?.messages()[0]?.subject).toBe('Hello from the browser');
