@@ -55,6 +55,30 @@ describe('isRetryable', () => {
     expect(isRetryable(providerError('transient'), { idempotent: false })).toBe(true);
   });
 
+  it('honours an explicit own retryable on errors of other packages', () => {
+    // @tracks/sms's RateLimitedError: a refusal of ours that a retry would only repeat
+    class RateLimitedError extends Error {
+      readonly retryable = false as const;
+      readonly retryAfterMs = 60_000;
+    }
+    const refusal = new RateLimitedError('rate limited');
+    expect(isRetryable(refusal)).toBe(false);
+    expect(isRetryable(Object.assign(new Error('flaky'), { retryable: true }), { unknownRetryable: false })).toBe(
+      true,
+    );
+    expect(isRetryable({ retryable: false })).toBe(false);
+    // only an own boolean counts: not one inherited, not a truthy string
+    const inherited = Object.create({ retryable: false }) as object;
+    expect(isRetryable(inherited)).toBe(true);
+    expect(isRetryable(Object.assign(new Error('x'), { retryable: 'no' }))).toBe(true);
+  });
+
+  it('does not let a retryable flag override what it knows: aborts, timeouts of sends', () => {
+    expect(isRetryable(Object.assign(new TimeoutError(5), { retryable: true }), { idempotent: false })).toBe(false);
+    expect(isRetryable(Object.assign(new DOMException('stop', 'AbortError'), { retryable: true }))).toBe(false);
+    expect(shouldFailover(Object.assign(new Error('rate limited'), { retryable: false }))).toBe(true);
+  });
+
   it('treats unknown errors as the caller says', () => {
     expect(isRetryable(new Error('x'), { unknownRetryable: false })).toBe(false);
     expect(isRetryable('a string', { unknownRetryable: false })).toBe(false);

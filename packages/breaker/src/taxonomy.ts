@@ -37,6 +37,8 @@ export interface RetryableOptions {
  * - breaker and bulkhead rejections: true (a retry waits their `retryAfterMs` or a backoff);
  * - a {@link TimeoutError}: true for idempotent operations, else only with `retryAmbiguous`;
  * - an abort (`AbortError`): false — someone chose to stop;
+ * - another error with an own boolean `retryable` property (`@tracks/sms`'s `RateLimitedError`
+ *   has `retryable: false`): that value;
  * - anything else: `unknownRetryable` (default true).
  *
  * @example
@@ -52,7 +54,16 @@ export function isRetryable(error: unknown, options?: RetryableOptions): boolean
   if (isTimeoutError(error)) return ambiguousAllowed(options?.idempotent ?? true, options);
   if (isBreakerRejection(error) || isBulkheadRejection(error)) return true;
   if (isAbortError(error)) return false;
+  // another package's error that says so itself (@tracks/sms's RateLimitedError: retryable false)
+  const own = ownRetryable(error);
+  if (own !== undefined) return own;
   return options?.unknownRetryable ?? true;
+}
+
+function ownRetryable(error: unknown): boolean | undefined {
+  if (typeof error !== 'object' || error === null || !Object.hasOwn(error, 'retryable')) return undefined;
+  const value = (error as { retryable?: unknown }).retryable;
+  return typeof value === 'boolean' ? value : undefined;
 }
 
 /**
