@@ -161,7 +161,8 @@ function refreshBreakers() {
 
 // ---- fault injection ------------------------------------------------------------------------
 
-function renderFaults() {
+// `current`: GET /api/faults, so a reloaded page shows the faults still in force
+function renderFaults(current = []) {
   for (const card of document.querySelectorAll('.card')) {
     const service = card.dataset.service;
     const container = $('[data-faults]', card);
@@ -199,6 +200,15 @@ function renderFaults() {
       text: '0 ms',
     });
     const hang = el('input', { id: `${prefix}-hang`, type: 'checkbox' });
+    const primary = info.services[service]?.providers?.[0];
+    const active = current.find((f) => f.service === service && f.provider === primary);
+    if (active) {
+      rate.value = String(Math.round(active.failureRate * 100));
+      latency.value = String(active.latencyMs);
+      hang.checked = active.hang;
+      rateValue.textContent = `${rate.value} %`;
+      latencyValue.textContent = `${latency.value} ms`;
+    }
     const clear = el('button', { type: 'button', id: `${prefix}-clear`, text: 'Clear faults' });
     const status = el('p', {
       class: 'result',
@@ -418,7 +428,8 @@ async function start() {
   if (response.ok) info = response.json;
   if (!info.inbox)
     $('#inbox-empty').textContent = 'The embedded SMTP sink is not running: email goes to a real provider.';
-  renderFaults();
+  const faults = info.faultsEnabled ? await api('GET', '/api/faults').catch(() => undefined) : undefined;
+  renderFaults(faults?.ok ? faults.json : []);
   bindForms();
   connectEvents();
   refreshBreakers();

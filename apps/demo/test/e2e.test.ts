@@ -95,6 +95,12 @@ describe.skipIf(!hasChromium && !inCi)('dashboard in headless Chromium', () => {
     mkdirSync(dirname(screenshot), { recursive: true });
     await page.screenshot({ path: screenshot, fullPage: true });
 
+    // a reloaded page shows the faults still in force
+    await page.reload();
+    await page.locator('#live[data-connected="true"]').waitFor();
+    await expect(page.locator('#fault-email-rate').inputValue()).resolves.toBe('100');
+    await expect(page.locator('#fault-email-rate-value').textContent()).resolves.toBe('100 %');
+
     await page.getByRole('button', { name: 'Clear faults' }).first().click();
     await page.locator('#fault-email-status', { hasText: '0 % failures' }).waitFor();
     // the email preset closes after 5 successful probes in half-open
