@@ -2,7 +2,7 @@
 // A rename, a changed field or a dropped export fails here (at runtime, and under tsc).
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { isProviderError, ProviderError, resilience } from '@tracks/breaker';
+import { type CircuitBreaker, isProviderError, ProviderError, resilience } from '@tracks/breaker';
 import type {
   Attachment,
   EmailAdapter,
@@ -105,6 +105,21 @@ describe('@tracks/email public API', () => {
     expect(byOptions.policy.breaker?.name).toBe('email:ses');
     await expect(byOptions.send(message)).resolves.toMatchObject({ provider: 'ses' });
     await expect(byOptions.sendWithRetry(message, 0)).resolves.toMatchObject({ provider: 'ses' });
+  });
+
+  it('lays breaker settings given in the options over the email preset and the email:<provider> name', async () => {
+    const memory = new MemoryEmailAdapter({ provider: 'ses' });
+    const wrapped = withResilience(memory, { retry: false, breaker: { timeout: 30_000 } });
+    const breaker = wrapped.policy.breaker as CircuitBreaker;
+    expect(breaker.name).toBe('email:ses');
+    // the preset excludes message-scoped errors: a refused recipient never counts as a failure
+    memory.failNext(
+      new ProviderError({ kind: 'permanent', scope: 'message', provider: 'ses', operation: 'send' }),
+    );
+    await expect(wrapped.send(message)).rejects.toMatchObject({ kind: 'permanent' });
+    expect(breaker.counts).toMatchObject({ totalFailures: 0, totalExclusions: 1 });
+    const named = withResilience(memory, { breaker: { name: 'mine' } });
+    expect(named.policy.breaker?.name).toBe('mine');
   });
 
   it('failover moves on after a provider-scoped error with either strategy, and names who sent', async () => {

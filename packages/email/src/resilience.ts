@@ -1,4 +1,4 @@
-import type { Backoff, Policy, ResilienceOptions } from '@tracks/breaker';
+import type { Backoff, Breaker, Policy, ResilienceOptions, Settings } from '@tracks/breaker';
 import {
   asPolicy,
   Bulkhead,
@@ -38,7 +38,8 @@ export interface ResilientEmailAdapter extends EmailAdapter {
  *
  * `policyOrOptions` is a policy made by `resilience()` from `@tracks/breaker`, or the same
  * options; options without a `breaker` get a breaker named `email:<provider>` with the `email`
- * preset, so each provider trips on its own and failover is not blocked by another's breaker.
+ * preset, so each provider trips on its own and failover is not blocked by another's breaker;
+ * breaker settings (`{ breaker: { timeout: 30_000 } }`) are laid over that preset and name.
  *
  * @example
  * const ses = withResilience(new SesEmailAdapter({ client }), { retry: { maxRetries: 2 }, timeout: 10_000 });
@@ -49,14 +50,13 @@ export function withResilience(
   adapter: EmailAdapter,
   policyOrOptions?: Policy | ResilienceOptions,
 ): ResilientEmailAdapter {
-  let options = isOptions(policyOrOptions) ? policyOrOptions : undefined;
+  const familyBreaker: Settings = { ...presets.email, name: `email:${adapter.provider}` };
+  let options = isOptions(policyOrOptions) ? overFamilyBreaker(policyOrOptions, familyBreaker) : undefined;
   // sendWithRetry's policies must share the bulkhead (as they share the breaker): make it once
   if (options?.bulkhead !== undefined && !(options.bulkhead instanceof Bulkhead)) {
     options = { ...options, bulkhead: new Bulkhead(options.bulkhead) };
   }
-  const policy = asPolicy(options ?? policyOrOptions, {
-    breaker: { ...presets.email, name: `email:${adapter.provider}` },
-  });
+  const policy = asPolicy(options ?? policyOrOptions, { breaker: familyBreaker });
   const derived = new Map<number, Policy>();
   const limits = adapter.limits ?? DEFAULT_EMAIL_LIMITS;
 
@@ -125,4 +125,16 @@ function isOptions(value: Policy | ResilienceOptions | undefined): value is Resi
 // the seed's SendWithRetry waited 1 s, 2 s, 4 s, …; jitter spreads callers that failed together
 function seedBackoff(): Backoff {
   return exponentialBackoff({ initial: 1000, factor: 2, max: 30_000 });
+}
+
+// Breaker settings given in the options are laid over the family's (its preset and the
+// `email:<provider>` name), as serviceBreakers() lays overrides over a preset: a caller who tunes
+// one threshold keeps the preset's exclusions (message-scoped errors never count) and the name
+// that metrics and dashboards use. A breaker instance, or `false`, is taken as it is.
+function overFamilyBreaker(options: ResilienceOptions, family: Settings): ResilienceOptions {
+  const breaker = options.breaker;
+  if (typeof breaker !== 'object' || breaker === null || typeof (breaker as Breaker).execute === 'function') {
+    return options;
+  }
+  return { ...options, breaker: { ...family, ...(breaker as Settings) } };
 }

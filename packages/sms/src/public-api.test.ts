@@ -152,6 +152,21 @@ describe('@tracks/sms public API', () => {
     });
   });
 
+  it('lays breaker settings given in the options over the sms preset and the sms:<provider> name', async () => {
+    const memory = new MemorySmsAdapter({ provider: 'sns' });
+    const wrapped = withResilience(memory, { retry: false, breaker: { timeout: 30_000 } });
+    const breaker = wrapped.policy.breaker as CircuitBreaker;
+    expect(breaker.name).toBe('sms:sns');
+    // the preset excludes message-scoped errors: an opted-out number never counts as a failure
+    memory.fail('opted-out');
+    await expect(wrapped.sendMessage(PHONE, 'hi')).rejects.toMatchObject({
+      kind: 'permanent',
+      scope: 'message',
+    });
+    expect(breaker.counts).toMatchObject({ totalFailures: 0, totalExclusions: 1 });
+    expect(withResilience(memory, { breaker: { name: 'mine' } }).policy.breaker?.name).toBe('mine');
+  });
+
   it('withResilience and failover take an adapter written to the issue interface', async () => {
     const calls: string[] = [];
     const plain = withResilience(issueShapedAdapter('plain', calls), { retry: false });

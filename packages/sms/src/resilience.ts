@@ -1,10 +1,13 @@
 import {
   asPolicy,
+  type Breaker,
   isBreakerRejection,
   isBulkheadRejection,
+  isPolicy,
   type Policy,
   presets,
   type ResilienceOptions,
+  type Settings,
 } from '@tracks/breaker';
 import type {
   SendOtpOptions,
@@ -48,7 +51,8 @@ export interface ResilientSmsAdapter extends SmsAdapter {
  *
  * `policyOrOptions` is a policy made by `resilience()` from `@tracks/breaker`, or the same
  * options; options without a `breaker` get a breaker named `sms:<provider>` with the `sms`
- * preset (3 consecutive failures open it for a minute).
+ * preset (3 consecutive failures open it for a minute); breaker settings
+ * (`{ breaker: { timeout: 30_000 } }`) are laid over that preset and name.
  *
  * @example
  * const sms = withResilience(new SnsSmsAdapter({ otp, region: 'eu-west-1' }), { retry: { maxRetries: 2 }, timeout: 5_000 });
@@ -59,7 +63,13 @@ export function withResilience(
   adapter: SmsAdapter,
   policyOrOptions?: Policy | ResilienceOptions,
 ): ResilientSmsAdapter {
-  const policy = asPolicy(policyOrOptions, { breaker: { ...presets.sms, name: `sms:${adapter.provider}` } });
+  const familyBreaker: Settings = { ...presets.sms, name: `sms:${adapter.provider}` };
+  const policy = asPolicy(
+    policyOrOptions === undefined || isPolicy(policyOrOptions)
+      ? policyOrOptions
+      : overFamilyBreaker(policyOrOptions, familyBreaker),
+    { breaker: familyBreaker },
+  );
   const provider = adapter.provider;
   const otp = adapter.otp;
   const deliverOtp = adapter.deliverOtp?.bind(adapter);
@@ -150,4 +160,16 @@ function sent(result: SendOtpResult): { result: SendOtpResult } {
 function answered(error: unknown): { limited: unknown } {
   if (isRateLimitedError(error)) return { limited: error };
   throw error;
+}
+
+// Breaker settings given in the options are laid over the family's (its preset and the
+// `sms:<provider>` name), as serviceBreakers() lays overrides over a preset: a caller who tunes
+// one threshold keeps the preset's exclusions (message-scoped errors never count) and the name
+// that metrics and dashboards use. A breaker instance, or `false`, is taken as it is.
+function overFamilyBreaker(options: ResilienceOptions, family: Settings): ResilienceOptions {
+  const breaker = options.breaker;
+  if (typeof breaker !== 'object' || breaker === null || typeof (breaker as Breaker).execute === 'function') {
+    return options;
+  }
+  return { ...options, breaker: { ...family, ...(breaker as Settings) } };
 }

@@ -5,7 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type CircuitBreaker, resilience } from '@tracks/breaker';
+import { type CircuitBreaker, ProviderError, resilience } from '@tracks/breaker';
 import type { ObjectInfo, StorageAdapter, StoredObject } from '@tracks/storage';
 import {
   FsStorageAdapter,
@@ -154,6 +154,30 @@ describe('@tracks/storage public API', () => {
     await fs.delete('docs/missing.txt');
     await expect(fs.list('docs/')).resolves.toMatchObject({ items: [{ key: 'docs/a.txt', size: 5 }] });
     await fs.close?.();
+  });
+
+  it('lays breaker settings given in the options over the storage preset and the storage:<provider> name', async () => {
+    const memory = new MemoryStorageAdapter();
+    const wrapped = withResilience(memory, { retry: false, breaker: { timeout: 30_000 } });
+    const breaker = wrapped.policy.breaker as CircuitBreaker;
+    expect(breaker.name).toBe('storage:memory');
+    // the preset excludes message-scoped errors: one bad request never counts as a failure
+    const refused = new ProviderError({
+      kind: 'invalid',
+      scope: 'message',
+      provider: 'memory',
+      operation: 'get',
+    });
+    const failing = withResilience(
+      { ...issueShapedAdapter([]), provider: 'memory', get: async () => Promise.reject(refused) },
+      { retry: false, breaker: { timeout: 30_000 } },
+    );
+    await expect(failing.get('a')).rejects.toBe(refused);
+    expect((failing.policy.breaker as CircuitBreaker).counts).toMatchObject({
+      totalFailures: 0,
+      totalExclusions: 1,
+    });
+    expect(withResilience(memory, { breaker: { name: 'mine' } }).policy.breaker?.name).toBe('mine');
   });
 
   it('starts no timer and holds nothing open when imported', () => {

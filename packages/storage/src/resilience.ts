@@ -1,10 +1,13 @@
 import {
   asPolicy,
+  type Breaker,
+  isPolicy,
   isProviderError,
   type Policy,
   ProviderError,
   presets,
   type ResilienceOptions,
+  type Settings,
 } from '@tracks/breaker';
 import { isReplayableBody, iterateBody } from './body.js';
 import type { StorageAdapter, StorageBody } from './types.js';
@@ -35,7 +38,8 @@ export interface ResilientStorageAdapter extends StorageAdapter {
  *
  * `policyOrOptions` is a policy made by `resilience()` from `@tracks/breaker`, or the same
  * options; options without a `breaker` get a breaker named `storage:<provider>` with the
- * `storage` preset (at least 10 requests, 50 % failures, 180 s open).
+ * `storage` preset (at least 10 requests, 50 % failures, 180 s open); breaker settings
+ * (`{ breaker: { timeout: 60_000 } }`) are laid over that preset and name.
  *
  * @example
  * const storage = withResilience(new S3StorageAdapter({ bucket, client }), { retry: { maxRetries: 2 }, timeout: 10_000 });
@@ -46,9 +50,13 @@ export function withResilience(
   adapter: StorageAdapter,
   policyOrOptions?: Policy | ResilienceOptions,
 ): ResilientStorageAdapter {
-  const policy = asPolicy(policyOrOptions, {
-    breaker: { ...presets.storage, name: `storage:${adapter.provider}` },
-  });
+  const familyBreaker: Settings = { ...presets.storage, name: `storage:${adapter.provider}` };
+  const policy = asPolicy(
+    policyOrOptions === undefined || isPolicy(policyOrOptions)
+      ? policyOrOptions
+      : overFamilyBreaker(policyOrOptions, familyBreaker),
+    { breaker: familyBreaker },
+  );
   const provider = adapter.provider;
   const signalOf = (signal: AbortSignal | undefined) => (signal === undefined ? {} : { signal });
 
@@ -167,4 +175,16 @@ function notRetryable(error: unknown): unknown {
     ...(error.cause !== undefined ? { cause: error.cause } : {}),
     message: `${error.message.replace(/; may be retried$/, '')}; not retried: the body stream was already read`,
   });
+}
+
+// Breaker settings given in the options are laid over the family's (its preset and the
+// `storage:<provider>` name), as serviceBreakers() lays overrides over a preset: a caller who tunes
+// one threshold keeps the preset's exclusions (message-scoped errors never count) and the name
+// that metrics and dashboards use. A breaker instance, or `false`, is taken as it is.
+function overFamilyBreaker(options: ResilienceOptions, family: Settings): ResilienceOptions {
+  const breaker = options.breaker;
+  if (typeof breaker !== 'object' || breaker === null || typeof (breaker as Breaker).execute === 'function') {
+    return options;
+  }
+  return { ...options, breaker: { ...family, ...(breaker as Settings) } };
 }
