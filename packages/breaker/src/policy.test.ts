@@ -358,7 +358,7 @@ describe('resilience', () => {
     expect(optionRetries).toHaveBeenCalledWith({ attempt: 1, delayMs: 50, error: expect.any(ProviderError) });
     const failure = transient('for good');
     await expect(policy.execute(() => Promise.reject(failure))).rejects.toBe(failure);
-    expect(giveUps).toEqual([{ name: 'storage:test', attempts: 4, error: failure }]);
+    expect(giveUps).toEqual([{ name: 'storage:test', attempts: 4, error: failure, aborted: false }]);
     for (const dispose of disposers) dispose();
     await policy.execute(async () => 1);
     await expect(policy.execute(() => Promise.reject(failure))).rejects.toBe(failure);
@@ -376,6 +376,34 @@ describe('resilience', () => {
     await expect(policy.execute(() => Promise.reject(new Error('x')))).rejects.toThrow('x');
     expect(successes.map((e) => [e.name, e.attempts])).toEqual([['ledger', 1]]);
     expect(giveUps.map((e) => [e.name, e.attempts])).toEqual([['ledger', 1]]);
+  });
+
+  it('tells an aborted call from an exhausted one in onGiveUp, with and without retry', async () => {
+    const clock = virtualTime();
+    const giveUps: [string, number, boolean][] = [];
+    for (const retry of [clock, false] as const) {
+      const policy = resilience({ name: retry ? 'retry' : 'once', retry, breaker: false });
+      policy.onGiveUp((e) => giveUps.push([e.name, e.attempts, e.aborted]));
+      const controller = new AbortController();
+      await expect(
+        policy.execute(
+          async () => {
+            controller.abort(new Error('caller left'));
+            throw transient();
+          },
+          { signal: controller.signal },
+        ),
+      ).rejects.toThrow('caller left');
+      await expect(
+        policy.execute(() => Promise.reject(new Error('bad')), { idempotent: true }),
+      ).rejects.toThrow();
+    }
+    expect(giveUps).toEqual([
+      ['retry', 1, true],
+      ['retry', 4, false],
+      ['once', 1, true],
+      ['once', 1, false],
+    ]);
   });
 
   it('a throwing listener does not change the outcome', async () => {

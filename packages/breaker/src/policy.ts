@@ -74,6 +74,11 @@ export interface PolicyGiveUpEvent {
   readonly attempts: number;
   /** The error the caller receives. */
   readonly error: unknown;
+  /**
+   * True when the call stopped because the caller's signal aborted (the error is then the
+   * signal's reason); false when it ran out: not retryable, out of retries or of budget.
+   */
+  readonly aborted: boolean;
 }
 
 /** A policy's call succeeded on attempt number `attempts`, `durationMs` after it started (waits included). */
@@ -94,7 +99,7 @@ export interface Policy {
   readonly breaker: Breaker | undefined;
   /** Listens to retries (`{ name, attempt, delayMs, error }`); returns the disposer. */
   onRetry(listener: Listener<PolicyRetryEvent>): Disposer;
-  /** Listens to calls that failed for good (`{ name, attempts, error }`); returns the disposer. */
+  /** Listens to calls that failed for good (`{ name, attempts, error, aborted }`); returns the disposer. */
   onGiveUp(listener: Listener<PolicyGiveUpEvent>): Disposer;
   /** Listens to successful calls (`{ name, attempts, durationMs }`); returns the disposer. */
   onSuccess(listener: Listener<PolicySuccessEvent>): Disposer;
@@ -265,9 +270,11 @@ class ResiliencePolicy implements Policy {
           notify(this.#schedule.onRetry, { attempt, delayMs, error });
         if (this.#retries?.active) this.#retries.emit({ name: this.#name, attempt, delayMs, error });
       },
-      giveUp: (attempts, error) => {
-        if (this.#schedule?.onGiveUp !== undefined) notify(this.#schedule.onGiveUp, { attempts, error });
-        if (this.#giveUps?.active) this.#giveUps.emit({ name: this.#name, attempts, error });
+      giveUp: (attempts, error, aborted) => {
+        if (this.#schedule?.onGiveUp !== undefined) {
+          notify(this.#schedule.onGiveUp, { attempts, error, aborted });
+        }
+        if (this.#giveUps?.active) this.#giveUps.emit({ name: this.#name, attempts, error, aborted });
       },
     };
   }
@@ -339,7 +346,9 @@ class ResiliencePolicy implements Policy {
         return value;
       },
       (error: unknown) => {
-        if (this.#giveUps?.active) this.#giveUps.emit({ name: this.#name, attempts: 1, error });
+        if (this.#giveUps?.active) {
+          this.#giveUps.emit({ name: this.#name, attempts: 1, error, aborted: signal?.aborted === true });
+        }
         throw error;
       },
     );

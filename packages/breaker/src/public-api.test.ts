@@ -244,8 +244,13 @@ describe('@tracks/breaker public API', () => {
       | 'now'
       | 'sleep'
     >();
-    expectTypeOf<GiveUpEvent>().toExtend<{ attempts: number; error: unknown }>();
-    expectTypeOf<PolicyGiveUpEvent>().toExtend<{ name: string; attempts: number; error: unknown }>();
+    expectTypeOf<GiveUpEvent>().toExtend<{ attempts: number; error: unknown; aborted: boolean }>();
+    expectTypeOf<PolicyGiveUpEvent>().toExtend<{
+      name: string;
+      attempts: number;
+      error: unknown;
+      aborted: boolean;
+    }>();
     expectTypeOf<ResilienceOptions>().toExtend<{
       retry?: RetryOptions | false;
       breaker?: Breaker | Settings | false;

@@ -82,7 +82,7 @@ describe('retry', () => {
     }).catch((e: unknown) => e);
     expect(fn).toHaveBeenCalledTimes(4);
     expect(error).toBe(errors[3]);
-    expect(gaveUp).toEqual([{ attempts: 4, error: errors[3] }]);
+    expect(gaveUp).toEqual([{ attempts: 4, error: errors[3], aborted: false }]);
     expect(clock.waits).toHaveLength(3);
     clock.waits.forEach((wait, i) => {
       expect(wait).toBeGreaterThanOrEqual(0);
@@ -161,7 +161,7 @@ describe('retry', () => {
     await expect(retry(fn, { ...clock, onGiveUp: gaveUp })).rejects.toBe(error);
     expect(fn).toHaveBeenCalledTimes(1);
     expect(clock.waits).toEqual([]);
-    expect(gaveUp).toHaveBeenCalledWith({ attempts: 1, error });
+    expect(gaveUp).toHaveBeenCalledWith({ attempts: 1, error, aborted: false });
   });
 
   it('stops when the attempts and waits use up maxElapsed', async () => {
@@ -271,7 +271,7 @@ describe('retry', () => {
     });
     await expect(call).rejects.toBe(reason);
     expect(Date.now() - started).toBeLessThan(1000);
-    expect(gaveUp).toHaveBeenCalledWith({ attempts: 1, error: reason });
+    expect(gaveUp).toHaveBeenCalledWith({ attempts: 1, error: reason, aborted: true });
     timers.restore();
     expect(timers.pending()).toBe(0);
     expect(activeTimerHandles()).toBeLessThanOrEqual(before);
@@ -291,8 +291,12 @@ describe('retry', () => {
       controller.abort('stop');
       throw new Error('aborted by the SDK');
     });
-    await expect(retry(fn, { signal: controller.signal, sleep: async () => {} })).rejects.toBe('stop');
+    const gaveUp = vi.fn();
+    await expect(
+      retry(fn, { signal: controller.signal, sleep: async () => {}, onGiveUp: gaveUp }),
+    ).rejects.toBe('stop');
     expect(fn).toHaveBeenCalledTimes(1);
+    expect(gaveUp).toHaveBeenCalledWith({ attempts: 1, error: 'stop', aborted: true });
   });
 
   it('an injected sleep that ignores the signal still cannot outrun an abort', async () => {

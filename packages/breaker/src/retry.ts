@@ -29,6 +29,8 @@ export interface GiveUpEvent {
   readonly attempts: number;
   /** The error thrown to the caller. */
   readonly error: unknown;
+  /** True when retry stopped because the caller's signal aborted; false when it ran out (not retryable, retries or budget). */
+  readonly aborted: boolean;
 }
 
 /** Waits `ms`, or rejects with the signal's reason as soon as it aborts. */
@@ -105,7 +107,7 @@ export interface RetrySchedule {
 /** How the retry loop reports; the policy adds its name and its own listeners. */
 export interface RetryReporter {
   retry(attempt: number, delayMs: number, error: unknown): void;
-  giveUp(attempts: number, error: unknown): void;
+  giveUp(attempts: number, error: unknown, aborted: boolean): void;
 }
 
 /**
@@ -199,12 +201,12 @@ export async function runRetries<T>(
       return await attempt(n);
     } catch (error) {
       if (signal?.aborted) {
-        reporter?.giveUp(n, signal.reason);
+        reporter?.giveUp(n, signal.reason, true);
         throw signal.reason;
       }
       const delay = nextDelay(schedule, error, n, schedule.now() - startedAt, previousDelay, retryIf);
       if (delay === undefined) {
-        reporter?.giveUp(n, error);
+        reporter?.giveUp(n, error, false);
         throw error;
       }
       reporter?.retry(n, delay, error);
@@ -213,7 +215,7 @@ export async function runRetries<T>(
         // an injected sleep may ignore the signal; the abort still wins
         if (signal?.aborted) throw signal.reason;
       } catch (reason) {
-        reporter?.giveUp(n, reason);
+        reporter?.giveUp(n, reason, signal?.aborted === true);
         throw reason;
       }
       previousDelay = delay;
@@ -261,8 +263,8 @@ function callbacksReporter(schedule: RetrySchedule): RetryReporter {
     retry(attempt, delayMs, error) {
       if (schedule.onRetry !== undefined) notify(schedule.onRetry, { attempt, delayMs, error });
     },
-    giveUp(attempts, error) {
-      if (schedule.onGiveUp !== undefined) notify(schedule.onGiveUp, { attempts, error });
+    giveUp(attempts, error, aborted) {
+      if (schedule.onGiveUp !== undefined) notify(schedule.onGiveUp, { attempts, error, aborted });
     },
   };
 }
