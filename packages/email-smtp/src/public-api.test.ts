@@ -92,7 +92,7 @@ describe('@tracks/email-smtp public API', () => {
     expect(connections).toBe(0);
     const counts = (wrapped.policy.breaker as CircuitBreaker).counts;
     expect(counts.requests).toBe(0);
-    await wrapped.close?.();
+    await wrapped.close();
   });
 
   it('keeps its credentials out of a wire error, as JSON and as util.inspect shows it', async () => {

@@ -37,6 +37,8 @@ export interface FailoverEmailAdapter extends EmailAdapter {
   readonly limits: EmailLimits;
   /** The adapters, in the order given. */
   readonly adapters: readonly EmailAdapter[];
+  /** Closes the wrapped adapters (its clients and sockets); always present on the wrapper. */
+  close(): Promise<void>;
   /** Listens to each move to the next adapter; returns the disposer. */
   onFailover(listener: Listener<FailoverEvent>): Disposer;
 }

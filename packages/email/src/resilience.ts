@@ -20,6 +20,8 @@ export interface ResilientEmailAdapter extends EmailAdapter {
   readonly policy: Policy;
   /** The adapter being wrapped. */
   readonly adapter: EmailAdapter;
+  /** Closes the wrapped adapter (its clients and sockets); always present on the wrapper. */
+  close(): Promise<void>;
   /**
    * The seed's `SendWithRetry`: like {@link send}, with exactly `maxRetries` retries (backoff
    * doubling from 1 s, as the seed's loop did), through the same breaker. Ambiguous timeouts are

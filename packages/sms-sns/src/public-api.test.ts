@@ -73,7 +73,7 @@ describe('@tracks/sms-sns public API', () => {
     }
     expect(connections).toBe(0);
     expect((wrapped.policy.breaker as CircuitBreaker).counts.requests).toBe(0);
-    await wrapped.close?.();
+    await wrapped.close();
   });
 
   it('keeps its credentials out of a wire error, as JSON and as util.inspect shows it', async () => {

@@ -42,6 +42,8 @@ export interface SmsFailoverEvent {
 export interface FailoverSmsAdapter extends SmsAdapter {
   /** The adapters, in the order given. */
   readonly adapters: readonly SmsAdapter[];
+  /** Closes the wrapped adapters (their clients and sockets); always present on the wrapper. */
+  close(): Promise<void>;
   /** Listens to each move to the next adapter; returns the disposer. */
   onFailover(listener: Listener<SmsFailoverEvent>): Disposer;
 }

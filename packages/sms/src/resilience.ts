@@ -29,6 +29,8 @@ export interface ResilientSmsAdapter extends SmsAdapter {
   readonly policy: Policy;
   /** The adapter being wrapped. */
   readonly adapter: SmsAdapter;
+  /** Closes the wrapped adapter (its clients and sockets); always present on the wrapper. */
+  close(): Promise<void>;
 }
 
 /**

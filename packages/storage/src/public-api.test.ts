@@ -153,7 +153,7 @@ describe('@tracks/storage public API', () => {
     await expect(fs.head('docs/missing.txt')).resolves.toBeNull();
     await fs.delete('docs/missing.txt');
     await expect(fs.list('docs/')).resolves.toMatchObject({ items: [{ key: 'docs/a.txt', size: 5 }] });
-    await fs.close?.();
+    await fs.close();
   });
 
   it('lays breaker settings given in the options over the storage preset and the storage:<provider> name', async () => {

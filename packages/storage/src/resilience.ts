@@ -25,6 +25,8 @@ export interface ResilientStorageAdapter extends StorageAdapter {
   readonly policy: Policy;
   /** The adapter being wrapped. */
   readonly adapter: StorageAdapter;
+  /** Closes the wrapped adapter (its clients and sockets); always present on the wrapper. */
+  close(): Promise<void>;
 }
 
 /**
