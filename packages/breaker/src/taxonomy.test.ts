@@ -63,9 +63,9 @@ describe('isRetryable', () => {
     }
     const refusal = new RateLimitedError('rate limited');
     expect(isRetryable(refusal)).toBe(false);
-    expect(isRetryable(Object.assign(new Error('flaky'), { retryable: true }), { unknownRetryable: false })).toBe(
-      true,
-    );
+    expect(
+      isRetryable(Object.assign(new Error('flaky'), { retryable: true }), { unknownRetryable: false }),
+    ).toBe(true);
     expect(isRetryable({ retryable: false })).toBe(false);
     // only an own boolean counts: not one inherited, not a truthy string
     const inherited = Object.create({ retryable: false }) as object;
@@ -74,8 +74,12 @@ describe('isRetryable', () => {
   });
 
   it('does not let a retryable flag override what it knows: aborts, timeouts of sends', () => {
-    expect(isRetryable(Object.assign(new TimeoutError(5), { retryable: true }), { idempotent: false })).toBe(false);
-    expect(isRetryable(Object.assign(new DOMException('stop', 'AbortError'), { retryable: true }))).toBe(false);
+    expect(isRetryable(Object.assign(new TimeoutError(5), { retryable: true }), { idempotent: false })).toBe(
+      false,
+    );
+    expect(isRetryable(Object.assign(new DOMException('stop', 'AbortError'), { retryable: true }))).toBe(
+      false,
+    );
     expect(shouldFailover(Object.assign(new Error('rate limited'), { retryable: false }))).toBe(true);
   });
 
