@@ -155,7 +155,14 @@ class Model {
     const state = this.current(now);
     if (ticket.generation !== this.generation) return;
     const bucket = this.bucketFor(ticket.age);
-    if (bucket === null) return;
+    if (bucket === null) {
+      // gobreaker's onFailure asks readyToTrip even when the failure's bucket has rolled out (the
+      // counts may have come to trip through the roll alone, and a failure is what asks)
+      if (outcome === 'failure' && state === 'closed' && this.trip({ ...this.counts })) {
+        this.setState('open', now);
+      }
+      return;
+    }
     const c = this.counts;
     if (outcome === 'excluded') {
       c.totalExclusions++;

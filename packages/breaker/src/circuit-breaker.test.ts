@@ -463,6 +463,34 @@ describe('CircuitBreaker (gobreaker TestRollingWindowCircuitBreaker)', () => {
   });
 });
 
+describe('CircuitBreaker rolling window: a late failure', () => {
+  it('asks readyToTrip even when the failure’s bucket has rolled out, as gobreaker’s onFailure does', () => {
+    // found by the property test: after a roll the counts alone meet the ratio, and the next
+    // closed-state failure — even one that no longer counts — is what asks
+    const c = clock(0);
+    const cb = new TwoStepCircuitBreaker({
+      interval: 1_000,
+      bucketPeriod: 100,
+      readyToTrip: (x) => x.requests >= 1 && x.totalFailures / x.requests >= 0.3,
+      now: c.now,
+    });
+    const late = cb.allow();
+    cb.allow()();
+    cb.allow()();
+    c.sleep(500);
+    cb.allow()(failure);
+    expect(cb.counts).toEqual(
+      counts({ requests: 4, totalSuccesses: 2, totalFailures: 1, consecutiveFailures: 1 }),
+    );
+    expect(cb.state).toBe(State.Closed);
+    c.sleep(500); // the first bucket rolls out: 1 request, 1 failure left
+    expect(cb.state).toBe(State.Closed); // counts, like gobreaker's Counts(), apply no time
+    expect(cb.counts).toEqual(counts({ requests: 1, totalFailures: 1, consecutiveFailures: 1 }));
+    late(failure);
+    expect(cb.state).toBe(State.Open);
+  });
+});
+
 describe('CircuitBreaker (gobreaker TestGeneration)', () => {
   it('ignores the result of a call admitted in an older generation', async () => {
     const c = clock();
