@@ -1,6 +1,7 @@
 // Outside-in: the names issue 5 fixes, imported from the built package exactly as a user does.
 // A rename, a changed field or a dropped export fails here (at runtime, and under tsc).
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { type CircuitBreaker, isProviderError, ProviderError, resilience } from '@tracks/breaker';
 import type {
@@ -149,6 +150,24 @@ describe('@tracks/email public API', () => {
     const many = { ...message, to: Array.from({ length: 51 }, (_, i) => `u${i}@example.com`) };
     await expect(failover([plain]).send(many)).rejects.toBeInstanceOf(InvalidMessageError);
     expect(sent).toHaveLength(1);
+  });
+
+  it('keeps the published shape: ESM, no side effects, Node >=20.19, dist only, types before default, peers also dev', () => {
+    const manifest = JSON.parse(
+      readFileSync(fileURLToPath(new URL('../package.json', import.meta.url)), 'utf8'),
+    );
+    expect(manifest).toMatchObject({ type: 'module', sideEffects: false, engines: { node: '>=20.19' } });
+    expect(manifest.files).toEqual(['dist']);
+    for (const [path, target] of Object.entries(manifest.exports as Record<string, unknown>)) {
+      if (typeof target === 'object' && target !== null)
+        expect(Object.keys(target), path).toEqual(['types', 'default']);
+    }
+    const optional = (manifest.peerDependenciesMeta ?? {}) as Record<string, { optional?: boolean }>;
+    for (const peer of Object.keys(manifest.peerDependencies ?? {})) {
+      expect(manifest.devDependencies?.[peer], peer).toBeDefined();
+      // only a ./testing suite's vitest may be optional: a vendor SDK is a required peer
+      if (optional[peer]?.optional) expect(peer).toBe('vitest');
+    }
   });
 
   it('importing the built package starts no timer and holds the process open for nothing', () => {

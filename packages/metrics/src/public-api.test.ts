@@ -1,6 +1,7 @@
 // Outside-in: the names issue 4 fixes (the API, the metric families and their labels), imported
 // from the built package exactly as a user does and read back from the text exposition.
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import {
@@ -158,6 +159,24 @@ describe('@tracks/metrics public API', () => {
     } finally {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
+  it('keeps the published shape: ESM, no side effects, Node >=20.19, dist only, types before default, peers also dev', () => {
+    const manifest = JSON.parse(
+      readFileSync(fileURLToPath(new URL('../package.json', import.meta.url)), 'utf8'),
+    );
+    expect(manifest).toMatchObject({ type: 'module', sideEffects: false, engines: { node: '>=20.19' } });
+    expect(manifest.files).toEqual(['dist', 'dashboards', 'alerts']);
+    for (const [path, target] of Object.entries(manifest.exports as Record<string, unknown>)) {
+      if (typeof target === 'object' && target !== null)
+        expect(Object.keys(target), path).toEqual(['types', 'default']);
+    }
+    const optional = (manifest.peerDependenciesMeta ?? {}) as Record<string, { optional?: boolean }>;
+    for (const peer of Object.keys(manifest.peerDependencies ?? {})) {
+      expect(manifest.devDependencies?.[peer], peer).toBeDefined();
+      // only a ./testing suite's vitest may be optional: a vendor SDK is a required peer
+      if (optional[peer]?.optional) expect(peer).toBe('vitest');
     }
   });
 

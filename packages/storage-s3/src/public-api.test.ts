@@ -2,6 +2,7 @@
 // as a user does; bad keys never touch the wire; credentials stay out of errors; importing the
 // package starts nothing.
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { inspect } from 'node:util';
@@ -94,6 +95,24 @@ describe('@tracks/storage-s3 public API', () => {
       String(error),
     ]) {
       expect(text).not.toContain(SECRET);
+    }
+  });
+
+  it('keeps the published shape: ESM, no side effects, Node >=20.19, dist only, types before default, peers also dev', () => {
+    const manifest = JSON.parse(
+      readFileSync(fileURLToPath(new URL('../package.json', import.meta.url)), 'utf8'),
+    );
+    expect(manifest).toMatchObject({ type: 'module', sideEffects: false, engines: { node: '>=20.19' } });
+    expect(manifest.files).toEqual(['dist']);
+    for (const [path, target] of Object.entries(manifest.exports as Record<string, unknown>)) {
+      if (typeof target === 'object' && target !== null)
+        expect(Object.keys(target), path).toEqual(['types', 'default']);
+    }
+    const optional = (manifest.peerDependenciesMeta ?? {}) as Record<string, { optional?: boolean }>;
+    for (const peer of Object.keys(manifest.peerDependencies ?? {})) {
+      expect(manifest.devDependencies?.[peer], peer).toBeDefined();
+      // only a ./testing suite's vitest may be optional: a vendor SDK is a required peer
+      if (optional[peer]?.optional) expect(peer).toBe('vitest');
     }
   });
 

@@ -1,6 +1,7 @@
 // Outside-in: the names issue 7 fixes, imported from the built package exactly as a user does.
 // A rename, a changed field or a dropped export fails here (at runtime, and under tsc).
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -178,6 +179,24 @@ describe('@tracks/storage public API', () => {
       totalExclusions: 1,
     });
     expect(withResilience(memory, { breaker: { name: 'mine' } }).policy.breaker?.name).toBe('mine');
+  });
+
+  it('keeps the published shape: ESM, no side effects, Node >=20.19, dist only, types before default, peers also dev', () => {
+    const manifest = JSON.parse(
+      readFileSync(fileURLToPath(new URL('../package.json', import.meta.url)), 'utf8'),
+    );
+    expect(manifest).toMatchObject({ type: 'module', sideEffects: false, engines: { node: '>=20.19' } });
+    expect(manifest.files).toEqual(['dist']);
+    for (const [path, target] of Object.entries(manifest.exports as Record<string, unknown>)) {
+      if (typeof target === 'object' && target !== null)
+        expect(Object.keys(target), path).toEqual(['types', 'default']);
+    }
+    const optional = (manifest.peerDependenciesMeta ?? {}) as Record<string, { optional?: boolean }>;
+    for (const peer of Object.keys(manifest.peerDependencies ?? {})) {
+      expect(manifest.devDependencies?.[peer], peer).toBeDefined();
+      // only a ./testing suite's vitest may be optional: a vendor SDK is a required peer
+      if (optional[peer]?.optional) expect(peer).toBe('vitest');
+    }
   });
 
   it('starts no timer and holds nothing open when imported', () => {
