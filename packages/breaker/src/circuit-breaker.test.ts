@@ -650,6 +650,17 @@ describe('TwoStepCircuitBreaker (gobreaker TestTwoStepCircuitBreaker)', () => {
     expect(tscb.counts).toEqual(counts());
   });
 
+  it('takes done(null) as a success, so a Node-style (error) => done(error) callback works', () => {
+    const cb = new TwoStepCircuitBreaker({
+      now: clock().now,
+      readyToTrip: (x) => x.consecutiveFailures >= 1,
+    });
+    cb.allow()(null);
+    cb.allow()(undefined);
+    expect(cb.counts).toEqual(counts({ requests: 2, totalSuccesses: 2, consecutiveSuccesses: 2 }));
+    expect(cb.state).toBe(State.Closed);
+  });
+
   it('counts done() once, even when called twice', () => {
     const tscb = new TwoStepCircuitBreaker({ now: clock().now });
     const done = tscb.allow();

@@ -251,7 +251,8 @@ export class CircuitBreaker<T = unknown> {
       // counted once: a second report of the same call would count a call that never happened
       if (reported) return;
       reported = true;
-      if (error === undefined) this.#succeed(generation, ticket, state, startedAt);
+      // null too: Node-style callbacks report success as `callback(null, result)`
+      if (error === undefined || error === null) this.#succeed(generation, ticket, state, startedAt);
       else this.#settle(generation, ticket, state, startedAt, error);
     };
   }

@@ -46,8 +46,9 @@ export class TwoStepCircuitBreaker {
   /**
    * Admits a call or throws the rejection ({@link OpenStateError}, {@link TooManyRequestsError}).
    * Returns `done`: call `done()` when the call succeeded and `done(error)` with what it threw
-   * (classified by `isExcluded` and `isSuccessful`). `done(undefined)` is a success too, so a
-   * Node-style `(error) => done(error)` callback works as is. Only the first report counts.
+   * (classified by `isExcluded` and `isSuccessful`). `done(undefined)` and `done(null)` are
+   * successes too, so a Node-style `(error) => done(error)` callback works as is. Only the first
+   * report counts.
    */
   allow(): (error?: unknown) => void {
     return allowCall(this.#breaker);
