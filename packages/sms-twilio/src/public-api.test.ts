@@ -96,6 +96,18 @@ describe('@tracks/sms-twilio public API', () => {
     }
   });
 
+  it('keeps its credentials out of util.inspect and JSON of the adapter and of its wrapper', async () => {
+    const adapter = make();
+    const wrapped = withResilience(adapter, { retry: false });
+    for (const value of [adapter, wrapped, { sms: wrapped }]) {
+      expect(inspect(value, { depth: 10, showHidden: true })).not.toContain(SECRET);
+      expect(JSON.stringify(value) ?? '').not.toContain(SECRET);
+    }
+    // the client stays reachable for callers who need the SDK
+    expect(typeof adapter.client.messages.create).toBe('function');
+    await wrapped.close();
+  });
+
   it('keeps the published shape: ESM, no side effects, Node >=20.19, dist only, types before default, peers also dev', () => {
     const manifest = JSON.parse(
       readFileSync(fileURLToPath(new URL('../package.json', import.meta.url)), 'utf8'),

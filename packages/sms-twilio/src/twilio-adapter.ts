@@ -88,14 +88,21 @@ export class TwilioSmsAdapter implements SmsAdapter {
   readonly provider = 'twilio';
   /** {@inheritDoc @tracks/sms!SmsAdapter.maxSegments} */
   readonly maxSegments: number | undefined;
-  /** The twilio client in use. */
-  readonly client: TwilioClient;
+  readonly #client: TwilioClient;
   readonly #from: string | undefined;
   readonly #messagingServiceSid: string | undefined;
   readonly #verifyServiceSid: string | undefined;
   readonly #sendLimitRetryAfterMs: number;
   readonly #secrets: readonly (string | undefined)[];
   readonly #ownHttpClient: TwilioHttpClient | undefined;
+
+  /**
+   * The twilio client in use. A getter over a private field, so that logging the adapter (or a
+   * wrapper that holds it) shows no client: the client holds the auth token in plain text.
+   */
+  get client(): TwilioClient {
+    return this.#client;
+  }
 
   constructor(options: TwilioSmsAdapterOptions) {
     this.#from = options.from;
@@ -105,7 +112,7 @@ export class TwilioSmsAdapter implements SmsAdapter {
     this.#sendLimitRetryAfterMs = options.sendLimitRetryAfterMs ?? 600_000;
     this.#secrets = [options.authToken];
     if (options.client !== undefined) {
-      this.client = options.client;
+      this.#client = options.client;
       this.#ownHttpClient = undefined;
     } else {
       if (!options.accountSid || !options.authToken) {
@@ -115,7 +122,7 @@ export class TwilioSmsAdapter implements SmsAdapter {
         timeoutMs: options.timeoutMs ?? 10_000,
         ...(options.baseUrl === undefined ? {} : { baseUrl: options.baseUrl }),
       });
-      this.client = twilio(options.accountSid, options.authToken, { httpClient, autoRetry: false });
+      this.#client = twilio(options.accountSid, options.authToken, { httpClient, autoRetry: false });
       this.#ownHttpClient = httpClient;
     }
     if (
