@@ -173,16 +173,29 @@ export class CircuitBreaker<T = unknown> {
 
   /**
    * Takes back a {@link snapshot} (validated: a malformed one throws a `TypeError` and changes
-   * nothing). Calls admitted before the restore do not count toward the restored state.
+   * nothing). Calls admitted before the restore do not count toward the restored state. Times
+   * from a clock ahead of this breaker's are brought back to it: the restored window or open
+   * period ends no later than this breaker's own `interval` or `timeout` from now.
    */
   restore(snapshot: BreakerSnapshot): void {
     const s = validateSnapshot(snapshot, this.#counts.size);
+    const now = this.#now();
     const from = this.#state;
     this.#state = s.state;
     // always a new local generation: results of calls admitted before belong to another window
     this.#generation = Math.max(this.#generation + 1, s.generation);
-    this.#start = s.start;
-    this.#expiry = s.expiry ?? Number.POSITIVE_INFINITY;
+    // The snapshot's times come from another clock, which may run ahead of ours: a generation
+    // cannot have started in our future, and no window or open period lasts longer from now than
+    // this breaker's own settings allow (else a skewed host could hold it open for hours).
+    const start = Math.min(s.start, now - s.age * this.#bucketPeriod);
+    this.#start = start;
+    if (s.state === State.Open) {
+      this.#expiry = Math.min(s.expiry ?? Number.POSITIVE_INFINITY, now + this.#timeout);
+    } else if (s.state === State.Closed && this.#interval > 0 && this.#bucketPeriod === 0) {
+      this.#expiry = Math.min(s.expiry ?? Number.POSITIVE_INFINITY, start + this.#interval);
+    } else {
+      this.#expiry = Number.POSITIVE_INFINITY; // no other state or window ends by time
+    }
     this.#counts.load(s.counts, s.age, s.buckets);
     // an isolated breaker is an open one with no deadline (see `#isolated`)
     this.#deadline = s.isolated ? Number.POSITIVE_INFINITY : this.#nextDeadline();
@@ -191,7 +204,7 @@ export class CircuitBreaker<T = unknown> {
       // probes admitted elsewhere hold slots too; they free theirs after probeTimeout like ours
       const c = s.counts;
       const inFlight = c.requests - c.totalSuccesses - c.totalFailures - c.totalExclusions;
-      for (let i = 1; i <= inFlight; i++) this.#probes.inFlight.push(-i, s.start);
+      for (let i = 1; i <= inFlight; i++) this.#probes.inFlight.push(-i, start);
     }
     if (from !== s.state) this.#notify(from, s.state);
   }

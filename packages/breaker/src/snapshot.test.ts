@@ -121,4 +121,46 @@ describe('CircuitBreaker.restore()', () => {
     }
     expect(cb.snapshot()).toEqual(good);
   });
+
+  it('does not let a future-dated snapshot (another host’s clock ahead) hold the breaker longer', async () => {
+    const { c, make } = setup({ timeout: 1_000, readyToTrip: () => true });
+    const ahead = make();
+    c.t += 3_600_000; // the other process's clock runs an hour ahead
+    await ahead.execute(() => Promise.reject(failure)).catch(() => {});
+    const snapshot = ahead.snapshot();
+    c.t -= 3_600_000;
+    const cb = make();
+    cb.restore(snapshot);
+    const rejection = await cb.execute(() => 1).catch((e: unknown) => e);
+    expect((rejection as { retryAfterMs: number }).retryAfterMs).toBeLessThanOrEqual(1_000);
+    c.t += 1_000;
+    expect(cb.state).toBe(State.HalfOpen);
+    expect(cb.snapshot().start).toBeLessThanOrEqual(c.t);
+  });
+
+  it('clears a restored fixed window after its interval, whatever the snapshot’s times say', async () => {
+    for (const change of [{ start: 1e12, expiry: 1e12 + 10_000 }, { expiry: null }]) {
+      const { c, make } = setup({ bucketPeriod: 0 });
+      const source = make();
+      await source.execute(() => Promise.reject(failure)).catch(() => {});
+      const cb = make();
+      cb.restore({ ...source.snapshot(), ...change });
+      expect(cb.counts.totalFailures).toBe(1);
+      c.t += 10_000;
+      expect(cb.state).toBe(State.Closed);
+      expect(cb.counts.totalFailures, JSON.stringify(change)).toBe(0);
+    }
+  });
+
+  it('rolls a restored rolling window from the local clock when the snapshot’s start is ahead', async () => {
+    const { c, make } = setup();
+    const source = make();
+    await source.execute(() => Promise.reject(failure)).catch(() => {});
+    const cb = make();
+    cb.restore({ ...source.snapshot(), start: c.t + 3_600_000 });
+    expect(cb.counts.totalFailures).toBe(1);
+    c.t += 10_000; // a whole window later
+    expect(cb.state).toBe(State.Closed);
+    expect(cb.counts.totalFailures).toBe(0);
+  });
 });
