@@ -46,15 +46,30 @@ export interface ProviderErrorOptions {
    * @default undefined (no hint: a retry uses its backoff)
    */
   retryAfterMs?: number | undefined;
-  /** The HTTP status or SMTP reply code, when there was one. */
+  /**
+   * The HTTP status or SMTP reply code, when there was one.
+   * @default undefined
+   */
   status?: number;
-  /** The underlying error. It is summarized with {@link summarizeError}; the object itself is dropped. */
+  /**
+   * The underlying error. It is summarized with {@link summarizeError}; the object itself is dropped.
+   * @default undefined (no cause)
+   */
   cause?: unknown;
-  /** A message for people; the default names the provider, the operation and the kind. */
+  /**
+   * A message for people.
+   * @default one that names the provider, the operation and the kind
+   */
   message?: string;
-  /** The field of the request that was at fault (`to`, `subject`, `key`), for `invalid` errors. */
+  /**
+   * The field of the request that was at fault (`to`, `subject`, `key`), for `invalid` errors.
+   * @default undefined
+   */
   field?: string;
-  /** Strings that must never appear in the message or the cause: API keys, passwords, tokens. */
+  /**
+   * Strings that must never appear in the message or the cause: API keys, passwords, tokens.
+   * @default []
+   */
   secrets?: readonly (string | undefined)[];
 }
 

@@ -14,7 +14,10 @@ export interface OpenStateErrorOptions {
 export interface TooManyRequestsErrorOptions {
   /** Name of the breaker that rejected the call. */
   breaker: string;
-  /** Milliseconds until a probe slot frees at the latest, when the breaker knows it. */
+  /**
+   * Milliseconds until a probe slot frees at the latest, when the breaker knows it.
+   * @default undefined (unknown: probes without a `probeTimeout`)
+   */
   retryAfterMs?: number | undefined;
 }
 

@@ -47,6 +47,7 @@ export interface Settings {
   /**
    * Called on every state change, after the change; prefer {@link CircuitBreaker.onStateChange}.
    * A throwing callback is ignored.
+   * @default undefined
    */
   onStateChange?: ((name: string, from: State, to: State) => void) | undefined;
   /**
