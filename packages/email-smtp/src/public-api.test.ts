@@ -114,6 +114,16 @@ describe('@tracks/email-smtp public API', () => {
     }
   });
 
+  it('keeps its credentials out of util.inspect and JSON of the adapter and of its wrapper', async () => {
+    const adapter = make();
+    const wrapped = withResilience(adapter, { retry: false });
+    for (const value of [adapter, wrapped, { service: wrapped }]) {
+      expect(inspect(value, { depth: 10, showHidden: true })).not.toContain(SECRET);
+      expect(json(value)).not.toContain(SECRET);
+    }
+    await wrapped.close();
+  });
+
   it('keeps the published shape: ESM, no side effects, Node >=20.19, dist only, types before default, peers also dev', () => {
     const manifest = JSON.parse(
       readFileSync(fileURLToPath(new URL('../package.json', import.meta.url)), 'utf8'),
@@ -163,3 +173,12 @@ describe('@tracks/email-smtp public API', () => {
     expect(JSON.parse(child.stdout.trim())).toEqual({ started: [], held: [] });
   });
 });
+
+// JSON of a value holding an SDK client may throw on its circular structure: that shows nothing
+function json(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? '';
+  } catch {
+    return '';
+  }
+}

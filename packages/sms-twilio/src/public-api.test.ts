@@ -101,7 +101,7 @@ describe('@tracks/sms-twilio public API', () => {
     const wrapped = withResilience(adapter, { retry: false });
     for (const value of [adapter, wrapped, { sms: wrapped }]) {
       expect(inspect(value, { depth: 10, showHidden: true })).not.toContain(SECRET);
-      expect(JSON.stringify(value) ?? '').not.toContain(SECRET);
+      expect(json(value)).not.toContain(SECRET);
     }
     // the client stays reachable for callers who need the SDK
     expect(typeof adapter.client.messages.create).toBe('function');
@@ -157,3 +157,12 @@ describe('@tracks/sms-twilio public API', () => {
     expect(JSON.parse(child.stdout.trim())).toEqual({ started: [], held: [] });
   });
 });
+
+// JSON of a value holding an SDK client may throw on its circular structure: that shows nothing
+function json(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? '';
+  } catch {
+    return '';
+  }
+}
