@@ -8,6 +8,6 @@ export default defineConfig({
   clean: true,
   target: 'es2022',
   platform: 'node',
-  // loaded lazily by sqliteDriver() and only there; the contract suite runs inside the user's vitest
-  external: ['better-sqlite3', 'vitest'],
+  // loaded lazily by sqliteDriver() and bullmqDriver() and only there; the contract suite runs inside the user's vitest
+  external: ['better-sqlite3', 'bullmq', 'vitest'],
 });

@@ -1,3 +1,5 @@
+export type { BullmqDriverOptions } from './bullmq-driver.js';
+export { bullmqDriver } from './bullmq-driver.js';
 export type {
   ClaimRequest,
   DeadReason,
