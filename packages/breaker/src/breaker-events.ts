@@ -19,7 +19,10 @@ export interface SuccessEvent {
   readonly name: string;
   /** The state the call was admitted in. */
   readonly state: State;
-  /** How long the call took, by the breaker's clock, in ms. */
+  /**
+   * How long the call took, by the breaker's clock, in ms. `NaN` for a call that a breaker without
+   * a counting window admitted before its first listener was attached (its start was not timed).
+   */
   readonly durationMs: number;
 }
 

@@ -937,6 +937,22 @@ describe('CircuitBreaker observers', () => {
     ]);
   });
 
+  it('reports no made-up duration for a call admitted before the first listener', async () => {
+    // without a window the clock is read only for observers: such a call's start was never read
+    const c = clock();
+    const cb = new CircuitBreaker({ now: c.now });
+    const early = pending(cb);
+    const durations: number[] = [];
+    cb.onSuccess((e) => durations.push(e.durationMs));
+    c.sleep(30);
+    const late = pending(cb);
+    c.sleep(20);
+    early.finish();
+    late.finish();
+    await Promise.all([early.result, late.result]);
+    expect(durations).toEqual([Number.NaN, 20]);
+  });
+
   it('stops calling a disposed listener, and a throwing listener breaks nothing', async () => {
     const cb = new CircuitBreaker({ now: clock().now });
     const seen: number[] = [];

@@ -275,7 +275,8 @@ export class CircuitBreaker<T = unknown> {
     const counts = this.#counts;
     if (this.#state === State.Closed && this.#deadline === Number.POSITIVE_INFINITY) {
       // closed without a window: time changes nothing, so the clock is read only for observers
-      if (this.#observers !== undefined) this.#admittedAt = this.#now();
+      // (unobserved, the start is unknown: NaN, so a later listener gets no made-up duration)
+      this.#admittedAt = this.#observers !== undefined ? this.#now() : Number.NaN;
       counts.onRequest();
       return counts.age;
     }
