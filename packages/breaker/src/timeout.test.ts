@@ -101,6 +101,21 @@ describe('withTimeout', () => {
     expect(vi.getTimerCount()).toBe(0);
   });
 
+  it('clears the timer and the caller hook when a foreign thenable’s then throws', async () => {
+    vi.useFakeTimers();
+    const controller = new AbortController();
+    const broken = {
+      // biome-ignore lint/suspicious/noThenProperty: a broken foreign thenable is what this tests
+      then() {
+        throw new Error('broken thenable');
+      },
+    } as unknown as PromiseLike<never>;
+    const call = withTimeout(() => broken, 60_000, { signal: controller.signal });
+    await expect(call).rejects.toThrow('broken thenable');
+    expect(vi.getTimerCount()).toBe(0);
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+  });
+
   it('ignores what fn does after the deadline', async () => {
     vi.useFakeTimers();
     let finish: (value: string) => void = () => {};

@@ -120,12 +120,16 @@ export class DeadlineCall<T = unknown> {
       let result: PromiseLike<T> | T;
       try {
         result = fn(this);
+        // inside the try: a foreign thenable's `then` may throw, and the timer must still go
+        if (isPromiseLike(result)) {
+          result.then(this.#succeed, this.#fail);
+          return;
+        }
       } catch (error) {
         this.#fail(error);
         return;
       }
-      if (isPromiseLike(result)) result.then(this.#succeed, this.#fail);
-      else this.#succeed(result);
+      this.#succeed(result);
     });
   }
 
