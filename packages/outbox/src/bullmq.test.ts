@@ -3,7 +3,13 @@ import { once } from 'node:events';
 import { mkdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { OpenStateError, ProviderError } from '@tracks/breaker';
+import {
+  CircuitBreaker,
+  consecutiveFailures,
+  OpenStateError,
+  ProviderError,
+  TimeoutError,
+} from '@tracks/breaker';
 import { build } from 'esbuild';
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
 import { type BullmqDriverOptions, bullmqDriver } from './bullmq-driver.js';
@@ -220,6 +226,19 @@ describeWithRedis('bullmqDriver', () => {
     expect(await outbox.get(otherQueue.id)).toBeUndefined();
   });
 
+  it('makes one job of one key enqueued at once through several connections', async () => {
+    const a = make({ email: (_m: Message) => {} });
+    const b = make({ email: (_m: Message) => {} });
+    const results = await Promise.all(
+      [a, b, a, b, a, b].map((o, n) =>
+        o.enqueue('email', { to: 'a@example.com', n }, { idempotencyKey: 'race' }),
+      ),
+    );
+    expect(results.filter((r) => !r.duplicate)).toHaveLength(1);
+    expect(new Set(results.map((r) => r.id)).size).toBe(1);
+    expect(await a.stats()).toEqual({ pending: 1, inflight: 0, delivered: 0, dead: 0 });
+  });
+
   it('holds a job until notBefore', async () => {
     const received: [number, number][] = [];
     const outbox = make({ email: (m: Message) => void received.push([m.n, Date.now()]) });
@@ -406,6 +425,55 @@ describeWithRedis('bullmqDriver', () => {
     expect(states.filter((s) => s === 'delivered')).toHaveLength(finished);
     expect(states.filter((s) => s === 'pending')).toHaveLength(6 - finished);
     await expect(outbox.enqueue('email', { to: 'a@example.com', n: 9 })).rejects.toThrow(/stopped/);
+  });
+
+  it('survives an outage: every accepted message delivered at least once, duplicates only from counted ambiguous attempts', async () => {
+    const downUntil = Date.now() + 400;
+    const breaker = new CircuitBreaker({
+      name: 'email:fake',
+      readyToTrip: consecutiveFailures(3),
+      timeout: 100,
+    });
+    const providerLog: number[] = [];
+    let calls = 0;
+    const provider = async (m: Message): Promise<void> => {
+      calls++;
+      if (Date.now() < downUntil) {
+        // every fourth call during the outage reaches the provider and times out on the way back
+        if (calls % 4 === 0) {
+          providerLog.push(m.n);
+          throw new TimeoutError(50);
+        }
+        throw new ProviderError({ kind: 'transient', provider: 'fake', operation: 'send', status: 503 });
+      }
+      providerLog.push(m.n);
+    };
+    const outbox = make(
+      { email: (m: Message) => breaker.execute(() => provider(m)) },
+      { retry: { backoff: (attempt) => Math.min(100, attempt * 20), maxAttempts: 30 }, concurrency: 10 },
+    );
+    let ambiguous = 0;
+    let failed = 0;
+    let deferred = 0;
+    outbox.on('failed', (e) => (e.outcome === 'ambiguous' ? ambiguous++ : failed++));
+    outbox.on('deferred', () => deferred++);
+    outbox.start();
+    const accepted: number[] = [];
+    for (let n = 0; n < 40; n++) {
+      await outbox.enqueue('email', { to: `r${n}@example.com`, n });
+      accepted.push(n);
+      if (n % 10 === 9) await sleep(20);
+    }
+    expect(await until(async () => (await outbox.stats()).delivered === 40, 5_000)).toBe(true);
+    expect(await outbox.stats()).toEqual({ pending: 0, inflight: 0, delivered: 40, dead: 0 });
+    expect(new Set(providerLog)).toEqual(new Set(accepted));
+    const duplicates = providerLog.length - new Set(providerLog).size;
+    expect(duplicates).toBeLessThanOrEqual(ambiguous);
+    expect(ambiguous).toBeGreaterThan(0);
+    expect(failed).toBeGreaterThan(0);
+    expect(deferred).toBeGreaterThan(0); // the breaker opened and the outbox waited for it
+    const jobs = await outbox.list({ state: 'delivered', limit: 1_000 });
+    expect(jobs.reduce((sum, j) => sum + j.ambiguous, 0)).toBe(ambiguous);
   });
 
   it('shares a queue between worker processes: every job delivered at least once', async () => {
