@@ -842,6 +842,37 @@ describe('CircuitBreaker.execute', () => {
   });
 });
 
+describe('CircuitBreaker with code of users that throws', () => {
+  it('counts a call whose isSuccessful throws as a failure, and rethrows the call’s own error', async () => {
+    const cb = new CircuitBreaker({
+      now: clock().now,
+      isSuccessful: () => {
+        throw new Error('isSuccessful bug');
+      },
+    });
+    await expect(cb.execute(() => Promise.reject(failure))).rejects.toBe(failure);
+    expect(cb.counts).toEqual(counts({ requests: 1, totalFailures: 1, consecutiveFailures: 1 }));
+  });
+
+  it('changes state, and tells the other listeners, when a state-change listener throws', async () => {
+    const seen: string[] = [];
+    const cb = new CircuitBreaker({
+      now: clock().now,
+      readyToTrip: () => true,
+      onStateChange: () => {
+        throw new Error('setting bug');
+      },
+    });
+    cb.onStateChange(() => {
+      throw new Error('listener bug');
+    });
+    cb.onStateChange(({ from, to }) => seen.push(`${from}->${to}`));
+    await expect(cb.execute(() => Promise.reject(failure))).rejects.toBe(failure);
+    expect(cb.state).toBe(State.Open);
+    expect(seen).toEqual(['closed->open']);
+  });
+});
+
 describe('CircuitBreaker.tryExecute', () => {
   it('resolves a result object and never rejects', async () => {
     const c = clock();

@@ -172,12 +172,14 @@ describe('withTimeout', () => {
         { signal: caller.signal },
       );
     }
-    // let the settled promises and their closures go before collecting
-    await new Promise((resolve) => setImmediate(resolve));
-    gc();
-    await new Promise((resolve) => setImmediate(resolve));
-    gc();
-    expect(refs.filter((ref) => ref.deref() !== undefined)).toHaveLength(0);
+    // let the settled promises and their closures go before collecting; under a loaded parallel
+    // run one collection pass may leave a ref (seen once in the full suite), so allow a few
+    const alive = () => refs.filter((ref) => ref.deref() !== undefined).length;
+    for (let pass = 0; pass < 5 && (pass < 2 || alive() > 0); pass++) {
+      await new Promise((resolve) => setImmediate(resolve));
+      gc();
+    }
+    expect(alive()).toBe(0);
     expect(caller.signal.aborted).toBe(false);
   });
 });
