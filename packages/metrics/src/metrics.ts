@@ -136,15 +136,19 @@ interface OutboxWatch {
 }
 
 /**
- * Decides whether a give-up was the caller aborting rather than retries running out. A policy
- * rejects an aborted call with the signal's reason, so this looks at the error: an `AbortError`
+ * Decides whether a give-up was the caller aborting rather than retries running out. A policy of
+ * `@tracks/breaker` says so in the event (`aborted`), and that answer is taken as it is, custom
+ * abort reasons included. For a policy whose events carry no `aborted`, this looks at the
+ * error instead, since a policy rejects an aborted call with the signal's reason: an `AbortError`
  * (the default reason of `AbortController.abort()`, and what fetch, undici and the AWS SDK throw)
  * or a `DOMException` named `TimeoutError` (the reason of `AbortSignal.timeout()` on the caller's
  * signal). A policy's own attempt timeout is a `TimeoutError` that is not a `DOMException`, and
- * counts as exhausted. An abort with a custom reason (`controller.abort(new Error('shutdown'))`)
- * cannot be told apart from a failure and counts as exhausted too.
+ * counts as exhausted. Without `aborted`, an abort with a custom reason
+ * (`controller.abort(new Error('shutdown'))`) cannot be told apart from a failure and counts as
+ * exhausted too.
  */
 export function isAbortGiveUp(event: GiveUpEvent): boolean {
+  if (typeof event.aborted === 'boolean') return event.aborted;
   const error = event.error;
   if (typeof error !== 'object' || error === null) return false;
   const name = (error as { name?: unknown }).name;

@@ -82,6 +82,8 @@ export interface GiveUpEvent {
   readonly attempts?: number;
   /** The error the caller receives. */
   readonly error: unknown;
+  /** True when the caller's signal ended the call (a `@tracks/breaker` policy always says). */
+  readonly aborted?: boolean;
 }
 
 /** Anything that looks like a `resilience()` policy: its retry events and, optionally, its breaker. */

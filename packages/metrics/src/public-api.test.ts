@@ -130,6 +130,17 @@ describe('@tracks/metrics public API', () => {
         { signal: caller.signal },
       )
       .catch(() => {});
+    // a caller who leaves with a reason of its own: the policy's give-up event says it was an abort
+    const shutdown = new AbortController();
+    await policy
+      .execute(
+        async () => {
+          shutdown.abort(new Error('shutdown'));
+          throw new Error('down');
+        },
+        { signal: shutdown.signal },
+      )
+      .catch(() => {});
     const text = await registry.metrics();
     expect(series(text, 'app_circuit_breaker_state')).toEqual([
       'app_circuit_breaker_state{service="sms:sns"} 0',
@@ -140,7 +151,7 @@ describe('@tracks/metrics public API', () => {
       'app_retry_attempts_total{service="sms:twilio",outcome="retry"} 1',
       'app_retry_attempts_total{service="sms:twilio",outcome="success"} 1',
       'app_retry_attempts_total{service="sms:twilio",outcome="exhausted"} 1',
-      'app_retry_attempts_total{service="sms:twilio",outcome="aborted"} 1',
+      'app_retry_attempts_total{service="sms:twilio",outcome="aborted"} 2',
     ]);
     stop();
   });
