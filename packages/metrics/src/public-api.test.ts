@@ -87,10 +87,12 @@ describe('@tracks/metrics public API', () => {
       ]),
     );
     expect(text).toMatch(/# TYPE circuit_breaker_request_duration_seconds histogram/);
-    // only successes carry a duration in the breaker's events ({ name, state, durationMs });
-    // failure and exclusion series appear once the breaker reports durationMs on those too
-    expect(series(text, 'circuit_breaker_request_duration_seconds_count')).toContain(
-      'circuit_breaker_request_duration_seconds_count{service="email:ses",result="success"} 1',
+    expect(series(text, 'circuit_breaker_request_duration_seconds_count')).toEqual(
+      expect.arrayContaining([
+        'circuit_breaker_request_duration_seconds_count{service="email:ses",result="success"} 1',
+        'circuit_breaker_request_duration_seconds_count{service="email:ses",result="failure"} 2',
+        'circuit_breaker_request_duration_seconds_count{service="email:ses",result="excluded"} 1',
+      ]),
     );
     expect(text).toContain('circuit_breaker_request_duration_seconds_bucket{le="0.005",service="email:ses"');
 
