@@ -11,6 +11,7 @@ import {
   TimeoutError,
 } from '@tracks/breaker';
 import { build } from 'esbuild';
+import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
 import { type BullmqDriverOptions, bullmqDriver } from './bullmq-driver.js';
 import type { OutboxDriver } from './driver.js';
@@ -309,6 +310,27 @@ describeWithRedis('bullmqDriver', () => {
     ).toBe(false);
     await second.complete(id, 2, Date.now(), Date.now() + 60_000);
     expect(await outbox.get(id)).toMatchObject({ state: 'delivered', attempts: 2 });
+  });
+
+  it('refuses a retry or a burial from a worker that lost its BullMQ lock, but records its delivery', async () => {
+    const outbox = make({ email: (_m: Message) => {} });
+    const redis = new Redis({ host: '127.0.0.1', port: server?.port ?? 0 });
+    try {
+      const { id } = await outbox.enqueue('email', { to: 'a@example.com', n: 1 });
+      const worker = driver({ lockDurationMs: 10_000, stalledIntervalMs: 10_000 });
+      const [held] = await worker.claim({ queues: ['email'], limit: 1, now: Date.now(), leaseMs: 5_000 });
+      expect(held).toMatchObject({ id, lease: 1 });
+      // the lock vanishes as when it expired unrenewed (the job is still BullMQ-active)
+      expect(await redis.del(`${prefix}:email:${id}:lock`)).toBe(1);
+      const change = { runAt: Date.now(), now: Date.now(), refund: false, ambiguous: false, error: 'x' };
+      expect(await worker.reschedule(id, 1, change)).toBe(false);
+      expect(await worker.bury(id, 1, 'permanent', 'x', Date.now())).toBe(false);
+      expect(await outbox.get(id)).toMatchObject({ state: 'inflight', lastError: undefined });
+      await worker.complete(id, 1, Date.now(), Date.now() + 60_000);
+      expect(await outbox.get(id)).toMatchObject({ state: 'delivered', attempts: 1 });
+    } finally {
+      redis.disconnect();
+    }
   });
 
   it('retries with the backoff schedule, honours retryAfterMs, and dead-letters after maxAttempts', async () => {
