@@ -498,6 +498,27 @@ describeWithRedis('bullmqDriver', () => {
     expect(jobs.reduce((sum, j) => sum + j.ambiguous, 0)).toBe(ambiguous);
   });
 
+  it('rejects an enqueue while Redis is down when the connection retries a bounded number of times, and still stops', async () => {
+    const own = await RedisServer.start();
+    try {
+      const outbox = createOutbox({
+        driver: bullmqDriver({ connection: { ...own.connection(), maxRetriesPerRequest: 1 }, prefix }),
+        handlers: { email: (_m: Message) => {} },
+      });
+      outboxes.push(outbox as unknown as Outbox);
+      await outbox.enqueue('email', { to: 'a@example.com', n: 1 });
+      await own.stop();
+      const started = Date.now();
+      await expect(outbox.enqueue('email', { to: 'a@example.com', n: 2 })).rejects.toThrow(
+        /max retries per request/,
+      );
+      expect(Date.now() - started).toBeLessThan(3_000);
+      await outbox.stop();
+    } finally {
+      await own.stop();
+    }
+  });
+
   it('shares a queue between worker processes: every job delivered at least once', async () => {
     const log: ChildMessage[] = [];
     const workers = ['w1', 'w2', 'w3'].map((w) => spawnWorker(w, 'deliver', log));
