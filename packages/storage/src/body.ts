@@ -108,9 +108,8 @@ function webIterator(stream: ReadableStream<Uint8Array>): AsyncIterator<Uint8Arr
  * for a file read in 64 KiB chunks).
  */
 export function toWebStream(readable: NodeJS.ReadableStream): ReadableStream<Uint8Array> {
-  const iterator = (readable instanceof Readable ? readable : new Readable().wrap(readable))[
-    Symbol.asyncIterator
-  ]() as AsyncIterator<unknown>;
+  const node = readable instanceof Readable ? readable : new Readable().wrap(readable);
+  const iterator = node[Symbol.asyncIterator]() as AsyncIterator<unknown>;
   return new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
@@ -119,6 +118,9 @@ export function toWebStream(readable: NodeJS.ReadableStream): ReadableStream<Uin
         else controller.enqueue(asUint8Array(next.value));
       },
       async cancel() {
+        // return() on an iterator that never started leaves the stream (and its file
+        // descriptor) open: destroy it outright
+        node.destroy();
         await iterator.return?.();
       },
     },
