@@ -71,7 +71,8 @@ const cache = new Map<string, ParseAddressResult>();
 function parseUncached(input: string): ParseAddressResult {
   if (input.includes('\r') || input.includes('\n')) return { ok: false, problem: 'line-break' };
   // rfc6532 admits UTF-8 in display names and domains; the local part is checked below
-  const parsed = emailAddresses.parseOneAddress({ input, rfc6532: true, rejectTLD: true });
+  // single-label domains are left to toAsciiDomain, which admits localhost alone
+  const parsed = emailAddresses.parseOneAddress({ input, rfc6532: true, rejectTLD: false });
   if (parsed === null) return { ok: false, problem: 'not-a-mailbox' };
   if (parsed.type !== 'mailbox') return { ok: false, problem: 'group' };
   const localTokens = parsed.parts.local.tokens.trim();
@@ -105,7 +106,8 @@ function isAscii(text: string): boolean {
 
 // IDNA conversion through the WHATWG URL parser (UTS #46 processing, present in Node and every
 // other runtime), then the DNS host-name rules the URL parser leaves to DNS: letter-digit-hyphen
-// labels of 1-63 octets, no hyphen at either end, a TLD that is not all digits.
+// labels of 1-63 octets, no hyphen at either end, a TLD that is not all digits, at least two
+// labels except for `localhost`.
 function toAsciiDomain(domain: string): string | undefined {
   let host: string;
   try {
@@ -115,7 +117,9 @@ function toAsciiDomain(domain: string): string | undefined {
   }
   if (host.length === 0 || host.length > MAX_DOMAIN_LENGTH) return undefined;
   const labels = host.split('.');
-  if (labels.length < 2) return undefined;
+  // `localhost` is the one single-label name every resolver answers (RFC 6761): development
+  // sinks such as Mailpit accept mail for it, and a typo like `rita@gmail` stays refused
+  if (labels.length < 2 && host !== 'localhost') return undefined;
   for (const label of labels) {
     if (!isHostLabel(label)) return undefined;
   }

@@ -39,6 +39,11 @@ describe('validateEmailMessage', () => {
     expect(check({ html: '<p>x</p>', text: undefined })).toBeUndefined();
   });
 
+  it('accepts localhost, the reserved single-label name development sinks use', () => {
+    expect(check({ from: 'tracks@localhost', to: ['Ada <ada@localhost>'] })).toBeUndefined();
+    expect(check({ to: ['ada@localhost.'] })).toBe('to[0]');
+  });
+
   it('accepts internationalised domains and refuses non-ASCII local parts', () => {
     expect(check({ to: ['José <jose@exämple.de>'] })).toBeUndefined();
     expect(check({ to: ['zoë@example.com'] })).toBe('to[0]');
@@ -47,7 +52,7 @@ describe('validateEmailMessage', () => {
   it.each([
     ['a bare word', 'rita'],
     ['a missing domain', 'rita@'],
-    ['a domain without a dot', 'rita@localhost'],
+    ['a domain without a dot', 'rita@gmail'],
     ['a double dot', 'ri..ta@example.com'],
     ['a list in one entry', 'a@example.com, b@example.com'],
     ['a group', 'team: a@example.com;'],
