@@ -346,9 +346,14 @@ function bindForms() {
       text: String(data.get('text')),
     });
     setTimeout(refreshInbox, 300);
+    setTimeout(refreshOutbox, 100);
     return {
       response,
-      text: describe(response, (json) => `accepted by ${json.provider}: ${json.messageId}`),
+      text: describe(response, (json) =>
+        json.queued
+          ? `queued for delivery when the provider recovers: ${json.id}`
+          : `accepted by ${json.provider}: ${json.messageId}`,
+      ),
     };
   });
   bindForm('sms-form', 'sms-result', async (data) => {
@@ -397,6 +402,63 @@ function bindForms() {
   });
 }
 
+// ---- outbox -------------------------------------------------------------------------------
+
+async function refreshOutbox() {
+  const section = $('#outbox');
+  if (!info.outbox) {
+    $('#outbox-hint').textContent =
+      'The outbox is off (EMAIL_QUEUE=off): an unavailable provider answers 503.';
+    $('#outbox-stats').replaceChildren();
+    $('#dead-empty').hidden = true;
+    section.dataset.enabled = 'false';
+    return;
+  }
+  section.dataset.enabled = 'true';
+  $('#outbox-driver').textContent =
+    info.outbox.driver === 'memory' ? '(memory: lost on restart)' : `(${info.outbox.driver})`;
+  const response = await api('GET', '/api/outbox').catch(() => undefined);
+  if (!response?.ok) return;
+  const { stats, dead } = response.json;
+  section.dataset.pending = String(stats.pending + stats.inflight);
+  $('#outbox-stats').replaceChildren(
+    ...[
+      ['waiting', stats.pending],
+      ['sending', stats.inflight],
+      ['delivered', stats.delivered],
+      ['dead', stats.dead],
+    ].flatMap(([label, value]) => [el('dt', { text: label }), el('dd', { text: String(value) })]),
+  );
+  $('#dead-empty').hidden = dead.length > 0;
+  $('#dead-letters').replaceChildren(
+    ...dead.map((job) => {
+      const retry = el('button', {
+        type: 'button',
+        text: 'Retry',
+        'aria-label': `Retry dead letter ${job.id.slice(0, 8)}`,
+      });
+      retry.addEventListener('click', async () => {
+        retry.disabled = true;
+        const result = await api('POST', `/api/outbox/${encodeURIComponent(job.id)}/retry`);
+        $('#outbox-result').textContent = result.ok
+          ? `dead letter ${job.id.slice(0, 8)} sent again`
+          : `retry refused: ${result.json?.error ?? result.status}`;
+        refreshOutbox();
+      });
+      return el(
+        'li',
+        { class: 'dead', 'data-job': job.id },
+        el('p', {
+          class: 'meta',
+          text: `${job.id.slice(0, 8)} · ${job.attempts} attempt(s) · ${job.deadReason ?? 'dead'} · ${new Date(job.updatedAt).toLocaleTimeString()}`,
+        }),
+        el('p', { class: 'body', text: job.lastError ?? '' }),
+        retry,
+      );
+    }),
+  );
+}
+
 // ---- inbox --------------------------------------------------------------------------------
 
 async function refreshInbox() {
@@ -434,6 +496,7 @@ async function start() {
   connectEvents();
   refreshBreakers();
   refreshInbox();
+  refreshOutbox();
   // open breakers turn half-open lazily: polling reads their state, and the countdown ticks
   setInterval(() => {
     for (const view of breakers.values()) {
@@ -443,6 +506,7 @@ async function start() {
   }, 1000);
   setInterval(refreshBreakers, 2000);
   setInterval(refreshInbox, 3000);
+  setInterval(refreshOutbox, 2000);
 }
 
 start();

@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { OutboxDriver } from '@tracks/outbox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { Registry } from 'prom-client';
 import type { Config } from './config.js';
@@ -8,6 +9,7 @@ import { EventHub } from './events.js';
 import { FaultInjector } from './faults.js';
 import { toHttpError } from './http-errors.js';
 import { type RouteContext, registerOpsRoutes } from './ops-routes.js';
+import type { EmailOutbox } from './outbox-wiring.js';
 import { retryAfterMs, sendError } from './replies.js';
 import { registerServiceRoutes } from './service-routes.js';
 import type { Services } from './services.js';
@@ -24,6 +26,8 @@ export interface AppOptions {
   logStream?: { write(line: string): unknown };
   /** Prometheus registry for /metrics. @default a fresh registry per app */
   metricsRegistry?: Registry;
+  /** Makes the outbox's sqlite driver; tests pass one that cannot load. @default sqliteDriver from @tracks/outbox */
+  sqliteDriver?: (options: { path: string }) => OutboxDriver;
 }
 
 /** A created (not yet listening) demo app. */
@@ -35,6 +39,8 @@ export interface DemoApp {
   readonly events: EventHub;
   /** The embedded SMTP sink, when email goes to it. */
   readonly smtpSink: SmtpSink | undefined;
+  /** The email outbox (started), unless `EMAIL_QUEUE=off`. */
+  readonly outbox: EmailOutbox | undefined;
   /** Starts listening on `config.host:config.port`; resolves the base URL. */
   listen(): Promise<string>;
   /** Stops accepting, finishes in-flight requests, ends event streams, closes adapters and the sink. */
@@ -92,7 +98,16 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
 
   let services: Services;
   try {
-    services = await wireServices({ config, now, faults, events, log, metricsRegistry, smtpSink });
+    services = await wireServices({
+      config,
+      now,
+      faults,
+      events,
+      log,
+      metricsRegistry,
+      smtpSink,
+      ...(options.sqliteDriver !== undefined && { sqliteDriver: options.sqliteDriver }),
+    });
   } catch (error) {
     await smtpSink?.close();
     throw error;
@@ -169,6 +184,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   });
 
   await fastify.ready();
+  // delivers what an earlier run queued, too (the sqlite driver keeps it across restarts)
+  services.outbox?.start();
   lifecycle.ready = true;
 
   let closed: Promise<void> | undefined;
@@ -179,6 +196,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     faults,
     events,
     smtpSink,
+    outbox: services.outbox,
     async listen() {
       await fastify.listen({ host: config.host, port: config.port });
       const address = fastify.server.address() as AddressInfo;

@@ -13,6 +13,24 @@ describe('loadConfig', () => {
     expect(config.storage.provider).toBe('fs');
     expect(config.storage.fsRoot).toBe('./.tracks-data');
     expect(config.breakerTimeoutMs).toBeUndefined();
+    expect(config.outbox).toEqual({
+      enabled: true,
+      driver: 'sqlite',
+      path: './.tracks-outbox/outbox.db',
+      maxAttempts: 10,
+    });
+  });
+
+  it('reads the outbox settings and refuses unknown ones in one line', () => {
+    expect(loadConfig({ EMAIL_QUEUE: 'off', OUTBOX_DRIVER: 'Memory' }).outbox).toMatchObject({
+      enabled: false,
+      driver: 'memory',
+    });
+    expect(() => loadConfig({ OUTBOX_DRIVER: 'redis' })).toThrow(
+      new ConfigError('unknown outbox driver: redis (expected one of sqlite, memory)'),
+    );
+    expect(() => loadConfig({ EMAIL_QUEUE: 'maybe' })).toThrow(/EMAIL_QUEUE must be true or false/);
+    expect(() => loadConfig({ OUTBOX_MAX_ATTEMPTS: '0' })).toThrow(/OUTBOX_MAX_ATTEMPTS must be an integer/);
   });
 
   it('reads every family and its settings', () => {

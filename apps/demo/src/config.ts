@@ -10,6 +10,9 @@ export const storageProviders = ['fs', 's3'] as const;
 export type EmailProviderName = (typeof emailProviders)[number];
 export type SmsProviderName = (typeof smsProviders)[number];
 export type StorageProviderName = (typeof storageProviders)[number];
+/** Outbox drivers the demo can use. */
+export const outboxDrivers = ['sqlite', 'memory'] as const;
+export type OutboxDriverName = (typeof outboxDrivers)[number];
 
 /** The demo's validated configuration. Every field comes from one environment variable. */
 export interface Config {
@@ -51,6 +54,15 @@ export interface Config {
     readonly s3Bucket?: string;
     readonly s3ForcePathStyle: boolean;
   };
+  /** The email outbox: `EMAIL_QUEUE=off` leaves it out (an unavailable provider answers 503). */
+  readonly outbox: {
+    readonly enabled: boolean;
+    readonly driver: OutboxDriverName;
+    /** SQLite database file of the sqlite driver. */
+    readonly path: string;
+    /** Failed delivery attempts before a job goes to the dead letters. */
+    readonly maxAttempts: number;
+  };
   readonly awsRegion?: string;
   /** Overrides every preset's open period (ms) when set. */
   readonly breakerTimeoutMs?: number;
@@ -64,6 +76,9 @@ export interface Config {
 
 /** Sender of every mail unless `EMAIL_FROM` says otherwise. */
 export const DEFAULT_EMAIL_FROM = 'tracks@demo.localhost';
+
+/** Where the sqlite outbox keeps queued mail unless `OUTBOX_DB_PATH` says otherwise. */
+export const DEFAULT_OUTBOX_DB_PATH = './.tracks-outbox/outbox.db';
 
 /** A configuration problem, with a message that fits on one line. */
 export class ConfigError extends Error {
@@ -150,6 +165,22 @@ const schema = z
     STORAGE_FS_ROOT: optional.transform((v) => v ?? './.tracks-data'),
     S3_BUCKET: optional,
     S3_FORCE_PATH_STYLE: boolean('S3_FORCE_PATH_STYLE', false),
+    EMAIL_QUEUE: boolean('EMAIL_QUEUE', true),
+    OUTBOX_DRIVER: optional.transform((v, ctx): OutboxDriverName => {
+      if (v === undefined) return 'sqlite';
+      const name = v.toLowerCase();
+      if (!(outboxDrivers as readonly string[]).includes(name)) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `unknown outbox driver: ${v} (expected one of ${outboxDrivers.join(', ')})`,
+        });
+        return z.NEVER;
+      }
+      return name as OutboxDriverName;
+    }),
+    // not under STORAGE_FS_ROOT: the fs store serves every file under its root at /api/files
+    OUTBOX_DB_PATH: optional.transform((v) => v ?? DEFAULT_OUTBOX_DB_PATH),
+    OUTBOX_MAX_ATTEMPTS: integer('OUTBOX_MAX_ATTEMPTS', 10, 1, 1000),
     AWS_REGION: optional,
     AWS_DEFAULT_REGION: optional,
     BREAKER_TIMEOUT_MS: optional.transform((v, ctx) => {
@@ -272,6 +303,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       fsRoot: e.STORAGE_FS_ROOT,
       ...(e.S3_BUCKET !== undefined && { s3Bucket: e.S3_BUCKET }),
       s3ForcePathStyle: e.S3_FORCE_PATH_STYLE,
+    },
+    outbox: {
+      enabled: e.EMAIL_QUEUE,
+      driver: e.OUTBOX_DRIVER,
+      path: e.OUTBOX_DB_PATH,
+      maxAttempts: e.OUTBOX_MAX_ATTEMPTS,
     },
     ...(region !== undefined && { awsRegion: region }),
     ...(e.BREAKER_TIMEOUT_MS !== undefined && { breakerTimeoutMs: e.BREAKER_TIMEOUT_MS }),

@@ -27,6 +27,22 @@ export interface RouteContext {
   readonly lifecycle: { ready: boolean; closing: boolean };
 }
 
+const outboxOff = {
+  status: 404,
+  body: { error: 'the outbox is off (EMAIL_QUEUE=off): unavailable providers answer 503' },
+} as const;
+
+// a dead letter's last error may name the recipient a provider refused; the dashboard needs
+// to know that it was refused, not who it was
+function maskAddresses(text: string): string {
+  return text.replace(
+    /([^\s@<>"',;:()[\]]+)@([^\s@<>"',;:()[\]]+)/g,
+    (_all, local: string, domain: string) => {
+      return `${local.slice(0, 1)}***@${domain}`;
+    },
+  );
+}
+
 const faultBody = z.strictObject({
   service: z.enum(['email', 'sms', 'storage'], { message: "must be 'email', 'sms' or 'storage'" }),
   provider: z.string().min(1).optional(),
@@ -71,7 +87,48 @@ export function registerOpsRoutes(fastify: FastifyInstance, context: RouteContex
     inbox: smtpSink !== undefined,
     faultsEnabled: config.nodeEnv !== 'production',
     from: config.email.from,
+    outbox: services.outbox === undefined ? null : { driver: services.outbox.driver },
   }));
+
+  // the outbox as the dashboard shows it: counts and dead letters, never payloads
+  fastify.get('/api/outbox', async (_request, reply) => {
+    const outbox = services.outbox;
+    if (outbox === undefined) return sendError(reply, outboxOff);
+    const [stats, dead] = await Promise.all([outbox.stats(), outbox.list({ state: 'dead', limit: 50 })]);
+    return reply.send({
+      driver: outbox.driver,
+      stats,
+      dead: dead.map((job) => ({
+        id: job.id,
+        queue: job.queue,
+        attempts: job.attempts,
+        deadReason: job.deadReason ?? null,
+        lastError: job.lastError === undefined ? null : maskAddresses(job.lastError),
+        updatedAt: new Date(job.updatedAt).toISOString(),
+      })),
+    });
+  });
+  fastify.post('/api/outbox/:id/retry', async (request, reply) => {
+    const outbox = services.outbox;
+    if (outbox === undefined) return sendError(reply, outboxOff);
+    const { id } = request.params as { id: string };
+    const job = await outbox.get(id);
+    if (job === undefined)
+      return sendError(reply, { status: 404, body: { error: `no outbox job ${id}`, field: 'id' } });
+    if (job.state !== 'dead') {
+      return sendError(reply, {
+        status: 409,
+        body: {
+          error: `outbox job ${id} is ${job.state}, not dead: only dead letters can be retried`,
+          field: 'id',
+        },
+      });
+    }
+    // false: another request revived it between the two calls; it is pending either way
+    await outbox.retry(id);
+    request.log.info({ outboxJob: id }, 'dead letter sent again');
+    return reply.send({ id, state: 'pending' });
+  });
 
   // what the load check reads to tell a leak from a plateau; not offered in production
   fastify.get('/api/runtime', (request, reply) => {

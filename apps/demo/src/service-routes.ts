@@ -40,6 +40,8 @@ export async function registerServiceRoutes(fastify: FastifyInstance, context: R
       },
       abortOnClose(reply.raw),
     );
+    // queued: the outbox delivers it once the provider is back (GET /api/outbox)
+    if ('queued' in result) return reply.code(202).send({ queued: true, id: result.id });
     return reply.code(202).send({ provider: result.provider, messageId: result.messageId });
   });
 

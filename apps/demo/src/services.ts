@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { CircuitBreaker, Policy, State } from '@tracks/breaker';
 import type { ServiceName } from './faults.js';
+import type { EmailOutbox } from './outbox-wiring.js';
 
 /** One provider of one family, as wired: its breaker and the policy its calls run through. */
 export interface ProviderHandle {
@@ -23,7 +24,20 @@ export interface EmailInput {
 
 /** The email service as the routes see it: validation, resilience and failover inside. */
 export interface EmailService {
-  send(input: EmailInput, signal?: AbortSignal): Promise<{ provider: string; messageId: string }>;
+  send(input: EmailInput, signal?: AbortSignal): Promise<EmailSent | EmailQueued>;
+}
+
+/** A mail the provider accepted. */
+export interface EmailSent {
+  readonly provider: string;
+  readonly messageId: string;
+}
+
+/** A mail stored in the outbox because the provider could not take it now. */
+export interface EmailQueued {
+  readonly queued: true;
+  /** The outbox job's id (`GET /api/outbox`, `POST /api/outbox/:id/retry`). */
+  readonly id: string;
 }
 
 /** The SMS service as the routes see it. */
@@ -67,7 +81,9 @@ export interface Services {
   readonly sms?: SmsService;
   readonly storage?: StorageService;
   readonly providers: readonly ProviderHandle[];
-  /** Closes every adapter (pooled SMTP connections, SDK clients). */
+  /** The email outbox, unless `EMAIL_QUEUE=off`. */
+  readonly outbox?: EmailOutbox;
+  /** Stops the outbox (its deliveries in flight settle), then closes every adapter (pooled SMTP connections, SDK clients). */
   close(): Promise<void>;
 }
 

@@ -8,12 +8,14 @@ import {
   type Settings,
 } from '@tracks/breaker';
 import { createMetrics } from '@tracks/metrics';
+import type { OutboxDriver } from '@tracks/outbox';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { Config } from './config.js';
 import { wireEmail } from './email-wiring.js';
 import type { EventHub } from './events.js';
 import { type FaultInjector, type ServiceName, withFaults } from './faults.js';
+import type { EmailOutbox } from './outbox-wiring.js';
 import type { EmailService, ProviderHandle, Services, SmsService, StorageService } from './services.js';
 import { wireSms } from './sms-wiring.js';
 import type { SmtpSink } from './smtp-sink.js';
@@ -28,6 +30,8 @@ export interface WireContext {
   readonly log: FastifyBaseLogger;
   readonly metricsRegistry: Registry;
   readonly smtpSink: SmtpSink | undefined;
+  /** Makes the outbox's sqlite driver (tests pass one that cannot load). */
+  readonly sqliteDriver?: (options: { path: string }) => OutboxDriver;
 }
 
 /**
@@ -97,14 +101,17 @@ export async function wireServices(context: WireContext): Promise<Services> {
   };
 
   const wiring: Wiring = { guard, handles, closers };
+  let outbox: EmailOutbox | undefined;
   const closeAll = async () => {
+    // the outbox first: its deliveries in flight settle before the adapters they use close
+    if (outbox !== undefined) await outbox.stop().catch(() => undefined);
     await Promise.allSettled(closers.map(async (close) => close()));
   };
   let email: EmailService;
   let sms: SmsService;
   let storage: StorageService;
   try {
-    email = await wireEmail(context, wiring);
+    ({ service: email, outbox } = await wireEmail(context, wiring));
     sms = await wireSms(context, wiring);
     storage = await wireStorage(context, wiring);
   } catch (error) {
@@ -116,6 +123,8 @@ export async function wireServices(context: WireContext): Promise<Services> {
   const metrics = createMetrics({ registry: context.metricsRegistry });
   metrics.observe(registry);
   for (const handle of handles) if (handle.policy !== undefined) metrics.observeRetry(handle.policy);
+  // outbox_jobs{queue,state} and outbox_deliveries_total{queue,outcome}
+  if (outbox !== undefined) metrics.observeOutbox(outbox);
 
   log.info(
     {
@@ -124,6 +133,7 @@ export async function wireServices(context: WireContext): Promise<Services> {
       sms: config.sms.provider,
       storage: config.storage.provider,
       breakerTimeoutMs: config.breakerTimeoutMs ?? 'preset',
+      emailQueue: outbox === undefined ? 'off' : outbox.driver,
     },
     'services configured',
   );
@@ -133,6 +143,7 @@ export async function wireServices(context: WireContext): Promise<Services> {
     sms,
     storage,
     providers: handles,
+    ...(outbox !== undefined && { outbox }),
     close: closeAll,
   };
 }

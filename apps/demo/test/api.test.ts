@@ -1,6 +1,6 @@
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, type ManualClock, manualClock, type RunningDemo, startDemo } from './helpers.js';
+import { call, drain, type ManualClock, manualClock, type RunningDemo, startDemo } from './helpers.js';
 
 // The HTTP API against the real server on an ephemeral port, with the embedded providers:
 // SMTP to the in-process sink, SMS to the log adapter, files under a temp folder.
@@ -242,83 +242,68 @@ describe('demo API', () => {
       ).toMatchObject({ status: 400, body: { field: 'provider' } });
     });
 
-    it('trips under 100 % failures, rejects with 503 and Retry-After, and recovers through half-open', async () => {
-      const events = await openEventStream(url);
-      try {
-        const set = await call(url, 'POST', '/api/faults', { service: 'email', failureRate: 1 });
-        expect(set).toMatchObject({
-          status: 200,
-          body: { service: 'email', provider: 'smtp', failureRate: 1, latencyMs: 0, hang: false },
+    it('queues mail while the provider fails and the breaker is open (202 queued), and delivers it after recovery', async () => {
+      await call(url, 'POST', '/api/faults', { service: 'email', failureRate: 1 });
+      const ids: string[] = [];
+      let state = 'closed';
+      for (let i = 0; i < 8 && state !== 'open'; i++) {
+        const queued = await call(url, 'POST', '/api/email', {
+          to: 'ada@example.com',
+          subject: `queued ${i}`,
+          text: 't',
         });
-        const mail = { to: 'ada@example.com', subject: 'during the outage', text: 't' };
-
-        const failing = await call(url, 'POST', '/api/email', mail);
-        expect(failing.status).toBe(503);
-        expect(Number(failing.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
-        expect(failing.body.error).toMatch(/injected fault/);
-
-        let open = failing;
-        for (let i = 0; i < 5 && !/circuit breaker is open|breaker .*is open/.test(open.body.error); i++) {
-          open = await call(url, 'POST', '/api/email', mail);
-          expect(open.status).toBe(503);
-        }
-        expect(open.body.error).toMatch(/email:smtp circuit breaker is open/);
-        // the email preset stays open 120 s on the injected clock
-        expect(Number(open.headers.get('retry-after'))).toBe(120);
-
-        const breakers = await call(url, 'GET', '/api/breakers');
-        const email = breakers.body.find((b: { name: string }) => b.name === 'email:smtp');
-        expect(email).toMatchObject({
-          service: 'email',
-          provider: 'smtp',
-          state: 'open',
-          retryAfterMs: 120_000,
-        });
-        expect(email.counts).toMatchObject({ requests: 0 });
-
-        await call(url, 'POST', '/api/faults', { service: 'email', failureRate: 0 });
-        clock.advance(60_000);
-        const later = await call(url, 'POST', '/api/email', mail);
-        expect(later.status).toBe(503);
-        expect(Number(later.headers.get('retry-after'))).toBe(60);
-
-        clock.advance(60_000);
-        const probing = await call(url, 'GET', '/api/breakers');
-        expect(probing.body.find((b: { name: string }) => b.name === 'email:smtp')).toMatchObject({
-          state: 'half-open',
-        });
-        for (let i = 0; i < 5; i++) {
-          expect((await call(url, 'POST', '/api/email', { ...mail, subject: `probe ${i}` })).status).toBe(
-            202,
-          );
-        }
-        const closed = await call(url, 'GET', '/api/breakers');
-        expect(closed.body.find((b: { name: string }) => b.name === 'email:smtp')).toMatchObject({
-          state: 'closed',
-        });
-
-        const transitions = await events.until((list) => list.filter((e) => e.event === 'state').length >= 3);
-        expect(
-          transitions.filter((e) => e.event === 'state').map((e) => [e.data.name, e.data.from, e.data.to]),
-        ).toEqual([
-          ['email:smtp', 'closed', 'open'],
-          ['email:smtp', 'open', 'half-open'],
-          ['email:smtp', 'half-open', 'closed'],
-        ]);
-        expect(transitions.some((e) => e.event === 'call' && e.data.outcome === 'failure')).toBe(true);
-        expect(transitions.some((e) => e.event === 'call' && e.data.outcome === 'rejected')).toBe(true);
-
-        const logged = demo.logs
-          .filter((line) => line.breaker === 'email:smtp')
-          .map((line) => [line.to, line.level]);
-        expect(logged).toEqual([
-          ['open', 50],
-          ['half-open', 40],
-          ['closed', 30],
-        ]);
-      } finally {
-        events.close();
+        expect(queued.status).toBe(202);
+        expect(queued.body).toEqual({ queued: true, id: expect.any(String) });
+        expect(queued.headers.get('retry-after')).toBeNull();
+        ids.push(queued.body.id);
+        state = (await call(url, 'GET', '/api/breakers')).body.find(
+          (b: { name: string }) => b.name === 'email:smtp',
+        ).state;
       }
+      expect(state).toBe('open');
+      // sent while open: nothing reaches the provider, the message is stored at once
+      const whileOpen = await call(url, 'POST', '/api/email', {
+        to: 'ada@example.com',
+        subject: 'queued while open',
+        text: 't',
+      });
+      expect(whileOpen).toMatchObject({ status: 202, body: { queued: true } });
+      ids.push(whileOpen.body.id);
+      // invalid input is still refused at once, not queued
+      expect(
+        await call(url, 'POST', '/api/email', { to: 'not an address', subject: 's', text: 't' }),
+      ).toMatchObject({ status: 400, body: { field: 'to[0]' } });
+
+      const queue = await call(url, 'GET', '/api/outbox');
+      expect(queue.status).toBe(200);
+      expect(queue.body.stats.pending + queue.body.stats.inflight).toBe(ids.length);
+      expect(queue.body.dead).toEqual([]);
+      expect(JSON.stringify(queue.body)).not.toContain('ada@example.com');
+
+      // recovery: the open period (120 s) passes on the injected clock; the worker's deliveries
+      // are the half-open probes
+      await call(url, 'POST', '/api/faults', { service: 'email', failureRate: 0 });
+      clock.advance(120_000);
+      await drain(demo, clock, ids);
+      const subjects = (await call(url, 'GET', '/api/inbox')).body.map((m: { subject: string }) => m.subject);
+      expect(subjects).toEqual(expect.arrayContaining(['queued 0', 'queued while open']));
+      const after = await call(url, 'GET', '/api/outbox');
+      expect(after.body.stats).toMatchObject({ pending: 0, inflight: 0, dead: 0 });
+      expect(after.body.stats.delivered).toBeGreaterThanOrEqual(ids.length);
+      // direct sends go through again; the fifth success in half-open closes the breaker
+      let email = 'half-open';
+      for (let i = 0; i < 5 && email !== 'closed'; i++) {
+        const sent = await call(url, 'POST', '/api/email', {
+          to: 'ada@example.com',
+          subject: `after ${i}`,
+          text: 't',
+        });
+        expect(sent).toMatchObject({ status: 202, body: { provider: 'smtp' } });
+        email = (await call(url, 'GET', '/api/breakers')).body.find(
+          (b: { name: string }) => b.name === 'email:smtp',
+        ).state;
+      }
+      expect(email).toBe('closed');
     });
 
     it('holds calls under `hang` until the provider timeout, then answers 503', async () => {
@@ -364,6 +349,11 @@ describe('demo API', () => {
         /^circuit_breaker_state_changes_total\{service="email:smtp",from="closed",to="open"\} 1$/m,
       );
       expect(text).toMatch(/^# HELP retry_attempts_total /m);
+      // the outbox: job counts at scrape time, deliveries from its events
+      expect(text).toMatch(/^outbox_jobs\{queue="email",state="pending"\} 0$/m);
+      expect(text).toMatch(/^outbox_jobs\{queue="email",state="delivered"\} [1-9]\d*$/m);
+      expect(text).toMatch(/^outbox_deliveries_total\{queue="email",outcome="delivered"\} [1-9]\d*$/m);
+      expect(text).toMatch(/^outbox_deliveries_total\{queue="email",outcome="dead"\} 0$/m);
       // no user input in label values
       expect(text).not.toContain('ada@example.com');
     });
@@ -433,6 +423,106 @@ describe('demo API', () => {
         await prod.close();
       }
     });
+  });
+});
+
+describe('demo API with EMAIL_QUEUE=off', () => {
+  let demo: RunningDemo;
+  let clock: ManualClock;
+  let url: string;
+
+  beforeAll(async () => {
+    clock = manualClock();
+    demo = await startDemo({ EMAIL_QUEUE: 'off' }, { now: clock.now });
+    url = demo.url;
+  });
+  afterAll(async () => {
+    await demo?.close();
+  });
+
+  it('has no outbox', async () => {
+    expect(await call(url, 'GET', '/api/outbox')).toMatchObject({
+      status: 404,
+      body: { error: expect.stringMatching(/EMAIL_QUEUE=off/) },
+    });
+    expect((await call(url, 'GET', '/api/info')).body.outbox).toBeNull();
+  });
+
+  it('trips under 100 % failures, rejects with 503 and Retry-After, and recovers through half-open', async () => {
+    const events = await openEventStream(url);
+    try {
+      const set = await call(url, 'POST', '/api/faults', { service: 'email', failureRate: 1 });
+      expect(set).toMatchObject({
+        status: 200,
+        body: { service: 'email', provider: 'smtp', failureRate: 1, latencyMs: 0, hang: false },
+      });
+      const mail = { to: 'ada@example.com', subject: 'during the outage', text: 't' };
+
+      const failing = await call(url, 'POST', '/api/email', mail);
+      expect(failing.status).toBe(503);
+      expect(Number(failing.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      expect(failing.body.error).toMatch(/injected fault/);
+
+      let open = failing;
+      for (let i = 0; i < 5 && !/circuit breaker is open|breaker .*is open/.test(open.body.error); i++) {
+        open = await call(url, 'POST', '/api/email', mail);
+        expect(open.status).toBe(503);
+      }
+      expect(open.body.error).toMatch(/email:smtp circuit breaker is open/);
+      // the email preset stays open 120 s on the injected clock
+      expect(Number(open.headers.get('retry-after'))).toBe(120);
+
+      const breakers = await call(url, 'GET', '/api/breakers');
+      const email = breakers.body.find((b: { name: string }) => b.name === 'email:smtp');
+      expect(email).toMatchObject({
+        service: 'email',
+        provider: 'smtp',
+        state: 'open',
+        retryAfterMs: 120_000,
+      });
+      expect(email.counts).toMatchObject({ requests: 0 });
+
+      await call(url, 'POST', '/api/faults', { service: 'email', failureRate: 0 });
+      clock.advance(60_000);
+      const later = await call(url, 'POST', '/api/email', mail);
+      expect(later.status).toBe(503);
+      expect(Number(later.headers.get('retry-after'))).toBe(60);
+
+      clock.advance(60_000);
+      const probing = await call(url, 'GET', '/api/breakers');
+      expect(probing.body.find((b: { name: string }) => b.name === 'email:smtp')).toMatchObject({
+        state: 'half-open',
+      });
+      for (let i = 0; i < 5; i++) {
+        expect((await call(url, 'POST', '/api/email', { ...mail, subject: `probe ${i}` })).status).toBe(202);
+      }
+      const closed = await call(url, 'GET', '/api/breakers');
+      expect(closed.body.find((b: { name: string }) => b.name === 'email:smtp')).toMatchObject({
+        state: 'closed',
+      });
+
+      const transitions = await events.until((list) => list.filter((e) => e.event === 'state').length >= 3);
+      expect(
+        transitions.filter((e) => e.event === 'state').map((e) => [e.data.name, e.data.from, e.data.to]),
+      ).toEqual([
+        ['email:smtp', 'closed', 'open'],
+        ['email:smtp', 'open', 'half-open'],
+        ['email:smtp', 'half-open', 'closed'],
+      ]);
+      expect(transitions.some((e) => e.event === 'call' && e.data.outcome === 'failure')).toBe(true);
+      expect(transitions.some((e) => e.event === 'call' && e.data.outcome === 'rejected')).toBe(true);
+
+      const logged = demo.logs
+        .filter((line) => line.breaker === 'email:smtp')
+        .map((line) => [line.to, line.level]);
+      expect(logged).toEqual([
+        ['open', 50],
+        ['half-open', 40],
+        ['closed', 30],
+      ]);
+    } finally {
+      events.close();
+    }
   });
 });
 

@@ -40,7 +40,16 @@ export async function startDemo(
   options: AppOptions & { patch?: (config: Config) => Config } = {},
 ): Promise<RunningDemo> {
   const root = mkdtempSync(join(tmpdir(), 'tracks-demo-'));
-  const base = loadConfig({ PORT: '0', HOST: '127.0.0.1', STORAGE_FS_ROOT: root, LOG_LEVEL: 'info', ...env });
+  // the outbox's database beside the file store, as the demo keeps it by default
+  const outboxDir = mkdtempSync(join(tmpdir(), 'tracks-outbox-'));
+  const base = loadConfig({
+    PORT: '0',
+    HOST: '127.0.0.1',
+    STORAGE_FS_ROOT: root,
+    OUTBOX_DB_PATH: join(outboxDir, 'outbox.db'),
+    LOG_LEVEL: 'info',
+    ...env,
+  });
   const config = options.patch ? options.patch(base) : base;
   const lines: string[] = [];
   const app = await createApp(config, {
@@ -58,6 +67,7 @@ export async function startDemo(
     async close() {
       await app.close();
       rmSync(root, { recursive: true, force: true });
+      rmSync(outboxDir, { recursive: true, force: true });
     },
   };
 }
@@ -88,4 +98,28 @@ export async function call(
     // not JSON: keep the text
   }
   return { status: response.status, headers: response.headers, body: parsed };
+}
+
+/**
+ * Drives the demo's outbox until every job of `ids` is delivered: moves the clock past backoff
+ * and breaker waits and runs a worker pass, with no real waiting beyond a few ms a round.
+ */
+export async function drain(demo: RunningDemo, clock: ManualClock, ids: readonly string[]): Promise<void> {
+  const outbox = demo.app.outbox;
+  if (outbox === undefined) throw new Error('the demo has no outbox (EMAIL_QUEUE=off)');
+  const deadline = performance.now() + 5_000;
+  for (;;) {
+    const states = await Promise.all(ids.map(async (id) => (await outbox.get(id))?.state));
+    if (states.every((state) => state === 'delivered')) return;
+    if (performance.now() > deadline) {
+      const jobs = await Promise.all(ids.map((id) => outbox.get(id)));
+      const why = jobs.map((job) => `${job?.state} ${job?.deadReason ?? ''} ${job?.lastError ?? ''}`);
+      throw new Error(`outbox jobs not delivered: ${why.join('; ')}`);
+    }
+    // never while a delivery is in flight: jumping past its lease would hand the job to a second
+    // claim and deliver it twice
+    if ((await outbox.stats()).inflight === 0) clock.advance(5_000);
+    await outbox.tick();
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
 }
