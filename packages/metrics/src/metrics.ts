@@ -104,6 +104,10 @@ export interface Metrics {
 
 const STATE_VALUE: Readonly<Record<BreakerState, number>> = { closed: 0, 'half-open': 1, open: 2 };
 const OUTBOX_OUTCOMES: readonly OutboxOutcome[] = ['delivered', 'failed', 'dead'];
+// the `outcome` label values of outbox_deliveries_total: a failed attempt whose outcome was
+// unknown (a timeout after the request left) is `ambiguous`, not `failed`, since it may have
+// delivered and its retry may be a duplicate
+const OUTBOX_DELIVERY_OUTCOMES = ['delivered', 'failed', 'ambiguous', 'dead'] as const;
 // outbox stats keys become label values: only plain identifiers, never arbitrary text
 const LABEL_VALUE = /^[a-z][a-z0-9_-]{0,63}$/i;
 
@@ -117,6 +121,7 @@ class RetryCounts {
 class OutboxCounts {
   delivered = 0;
   failed = 0;
+  ambiguous = 0;
   dead = 0;
 }
 
@@ -376,13 +381,13 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     });
     const deliveries: Counter<'queue' | 'outcome'> = new Counter({
       name: `${prefix}outbox_deliveries_total`,
-      help: 'Outbox delivery attempts by outcome: delivered, failed (will be retried), dead (given up).',
+      help: 'Outbox delivery attempts by outcome: delivered, failed (will be retried), ambiguous (may have delivered; will be retried), dead (given up).',
       labelNames: ['queue', 'outcome'],
       registers,
       collect() {
         deliveries.reset();
         for (const [queue, c] of outboxCounts) {
-          for (const outcome of OUTBOX_OUTCOMES) deliveries.inc({ queue, outcome }, c[outcome]);
+          for (const outcome of OUTBOX_DELIVERY_OUTCOMES) deliveries.inc({ queue, outcome }, c[outcome]);
         }
       },
     });
@@ -528,8 +533,10 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       const counts = c;
       const disposers: Disposer[] = [];
       for (const outcome of OUTBOX_OUTCOMES) {
-        const listener = (): void => {
-          counts[outcome]++;
+        const listener = (event: unknown): void => {
+          if (outcome === 'failed' && (event as { outcome?: unknown } | null)?.outcome === 'ambiguous') {
+            counts.ambiguous++;
+          } else counts[outcome]++;
         };
         const dispose: unknown = outbox.on(outcome, listener);
         // an EventEmitter returns itself from on(): detach through off()

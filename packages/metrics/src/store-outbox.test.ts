@@ -71,7 +71,9 @@ describe('observeOutbox', () => {
     const stop = metrics.observeOutbox(outbox);
     emitters.delivered.emit({});
     emitters.delivered.emit({});
-    emitters.failed.emit({});
+    emitters.failed.emit({ outcome: 'failed' });
+    emitters.failed.emit({ outcome: 'ambiguous' });
+    emitters.failed.emit({ outcome: 'ambiguous' });
     emitters.dead.emit({});
     let e = await scrape(registry);
     expect(e.type.get('outbox_jobs')).toBe('gauge');
@@ -81,6 +83,7 @@ describe('observeOutbox', () => {
     expect(sample(e, 'outbox_jobs', { queue: 'email', state: 'note' })).toBeUndefined(); // not a number
     expect(sample(e, 'outbox_deliveries_total', { queue: 'email', outcome: 'delivered' })).toBe(2);
     expect(sample(e, 'outbox_deliveries_total', { queue: 'email', outcome: 'failed' })).toBe(1);
+    expect(sample(e, 'outbox_deliveries_total', { queue: 'email', outcome: 'ambiguous' })).toBe(2);
     expect(sample(e, 'outbox_deliveries_total', { queue: 'email', outcome: 'dead' })).toBe(1);
     pending = 0;
     e = await scrape(registry);
