@@ -100,15 +100,8 @@ function renderProvider(container, view) {
 }
 
 function renderCountdown(row, view) {
-  const node = $('[data-countdown]', row);
-  if (view.state === 'open' && typeof view.retryAfterMs === 'number') {
-    const left = Math.max(0, view.retryAfterMs - (Date.now() - view.receivedAt));
-    node.textContent = left > 0 ? `half-open in ${Math.ceil(left / 1000)} s` : 'half-open on the next call';
-  } else if (view.state === 'half-open') {
-    node.textContent = 'admitting probe calls; successes close it, a failure re-opens it';
-  } else {
-    node.textContent = 'closed: calls pass through';
-  }
+  // countdownText: public/countdown.js
+  $('[data-countdown]', row).textContent = countdownText(view, Date.now());
 }
 
 function renderSpark(row, name) {

@@ -7,7 +7,7 @@ import type { Config } from './config.js';
 import { registerDashboard } from './dashboard.js';
 import { EventHub } from './events.js';
 import { FaultInjector } from './faults.js';
-import { toHttpError } from './http-errors.js';
+import { bodyRefusal, toHttpError } from './http-errors.js';
 import { type RouteContext, registerOpsRoutes } from './ops-routes.js';
 import type { EmailOutbox } from './outbox-wiring.js';
 import { retryAfterMs, sendError } from './replies.js';
@@ -123,7 +123,14 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   };
 
   fastify.setErrorHandler((error, request, reply) => {
-    const http = toHttpError(error, retryAfterFor);
+    const files = request.url.startsWith('/api/files/');
+    const http =
+      bodyRefusal(
+        error,
+        files
+          ? { bytes: config.fileBodyLimitBytes, variable: 'FILE_BODY_LIMIT_BYTES' }
+          : { bytes: config.jsonBodyLimitBytes, variable: 'JSON_BODY_LIMIT_BYTES' },
+      ) ?? toHttpError(error, retryAfterFor);
     // a 503 is the breaker doing its job, logged once per state change by the breaker's
     // listener; per request it is debug noise that would cost the most exactly during an outage
     if (http.status === 503)

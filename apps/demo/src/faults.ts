@@ -60,6 +60,12 @@ export class FaultInjector {
     this.#release();
   }
 
+  /** Clears the faults of every provider of one service and releases their held calls. */
+  clearService(service: ServiceName): void {
+    for (const [key, entry] of this.#faults) if (entry.service === service) this.#faults.delete(key);
+    this.#release();
+  }
+
   /** Number of calls currently held by `hang` (for leak checks). */
   get held(): number {
     return this.#held.size;

@@ -83,6 +83,39 @@ export function toHttpError(
   return { status: 500, body: { error: 'internal error; see the server log' } };
 }
 
+/**
+ * Fastify's refusals of a request body, worded so a person knows what to send: a body that is
+ * not JSON (415) names the header to set, one over the limit (413) states the limit and the
+ * variable that sets it. Undefined for any other error.
+ */
+export function bodyRefusal(
+  error: unknown,
+  limit: { readonly bytes: number; readonly variable: string },
+): HttpError | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+    return {
+      status: 415,
+      body: { error: 'send the request body as JSON, with the header Content-Type: application/json' },
+    };
+  }
+  if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+    return {
+      status: 413,
+      body: {
+        error: `the request body is too large: the limit is ${limit.bytes} bytes (${humanBytes(limit.bytes)}, set by ${limit.variable})`,
+      },
+    };
+  }
+  return undefined;
+}
+
+function humanBytes(bytes: number): string {
+  if (bytes >= 1024 * 1024 && bytes % (1024 * 1024) === 0) return `${bytes / (1024 * 1024)} MiB`;
+  if (bytes >= 1024) return `${Math.round((bytes / 1024) * 10) / 10} KiB`;
+  return `${bytes} B`;
+}
+
 function isBulkheadRejection(error: unknown): boolean {
   return error instanceof Error && /bulkhead/i.test(`${error.name} ${error.message}`);
 }

@@ -199,13 +199,29 @@ export function registerOpsRoutes(fastify: FastifyInstance, context: RouteContex
   });
 
   fastify.get('/api/faults', () => faults.all());
-  fastify.post('/api/faults', (request, reply) => {
-    if (config.nodeEnv === 'production') {
-      return sendError(reply, {
-        status: 403,
-        body: { error: 'fault injection is disabled when NODE_ENV=production' },
-      });
+  const faultsOff = {
+    status: 403,
+    body: { error: 'fault injection is disabled when NODE_ENV=production' },
+  } as const;
+  // clears what POST /api/faults set: every service's, or one service's; answers what is left
+  fastify.delete('/api/faults', (request, reply) => {
+    if (config.nodeEnv === 'production') return sendError(reply, faultsOff);
+    faults.clear();
+    request.log.warn('faults cleared');
+    return reply.send(faults.all());
+  });
+  fastify.delete('/api/faults/:service', (request, reply) => {
+    if (config.nodeEnv === 'production') return sendError(reply, faultsOff);
+    const { service } = request.params as { service: string };
+    if (service !== 'email' && service !== 'sms' && service !== 'storage') {
+      throw new RequestError(400, "service must be 'email', 'sms' or 'storage'", 'service');
     }
+    faults.clearService(service);
+    request.log.warn(`faults for ${service} cleared`);
+    return reply.send(faults.all());
+  });
+  fastify.post('/api/faults', (request, reply) => {
+    if (config.nodeEnv === 'production') return sendError(reply, faultsOff);
     const body = parseBody(faultBody, request.body);
     const candidates = services.providers.filter((p) => p.service === body.service);
     const target =

@@ -9,7 +9,7 @@ import { parseBody } from './validation.js';
 const emailBody = z.strictObject({
   to: z.union([
     z.string().min(1, 'is required'),
-    z.array(z.string().min(1)).min(1, 'needs at least one address'),
+    z.array(z.string().min(1, 'must not be empty')).min(1, 'needs at least one address'),
   ]),
   subject: z.string().max(998, 'is longer than 998 characters'),
   text: z.string().optional(),
@@ -28,7 +28,9 @@ export async function registerServiceRoutes(fastify: FastifyInstance, context: R
 
   fastify.post('/api/email', async (request, reply) => {
     const email = need(services.email, 'email');
-    const body = parseBody(emailBody, request.body);
+    const body = parseBody(emailBody, request.body, {
+      to: 'must be an address or a list of addresses',
+    });
     if (body.text === undefined && body.html === undefined)
       throw new RequestError(400, 'text or html is required', 'text');
     const result = await email.send(
@@ -110,7 +112,8 @@ export async function registerServiceRoutes(fastify: FastifyInstance, context: R
         return sendError(reply, { status: 404, body: { error: `no file at ${key}`, field: 'key' } });
       reply.type(file.contentType ?? 'application/octet-stream');
       if (file.size !== undefined) reply.header('content-length', file.size);
-      if (file.etag !== undefined) reply.header('etag', file.etag);
+      // RFC 9110: an entity-tag is quoted (W/"…" when weak); stores hand out bare hashes
+      if (file.etag !== undefined) reply.header('etag', quoteEtag(file.etag));
       return reply.send(file.body);
     });
     files.delete('/api/files/*', async (request, reply) => {
@@ -119,4 +122,8 @@ export async function registerServiceRoutes(fastify: FastifyInstance, context: R
       return reply.code(204).send();
     });
   });
+}
+
+function quoteEtag(etag: string): string {
+  return /^(W\/)?"[^"]*"$/.test(etag) ? etag : `"${etag.replaceAll('"', '')}"`;
 }

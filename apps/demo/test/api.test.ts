@@ -31,6 +31,7 @@ describe('demo API', () => {
       expect(page.headers.get('content-type')).toMatch(/^text\/html/);
       expect(await page.text()).toContain('<title>tracks demo');
       expect((await fetch(`${url}/app.js`)).headers.get('content-type')).toMatch(/javascript/);
+      expect((await fetch(`${url}/countdown.js`)).headers.get('content-type')).toMatch(/javascript/);
       expect((await fetch(`${url}/style.css`)).headers.get('content-type')).toMatch(/^text\/css/);
     });
 
@@ -90,6 +91,18 @@ describe('demo API', () => {
       expect(response.body).toMatchObject({ error: expect.any(String), field });
     });
 
+    it.each([
+      [{ subject: 's', text: 't' }, 'to is required', 'to'],
+      [{ to: 5, subject: 's', text: 't' }, 'to must be an address or a list of addresses', 'to'],
+      [{ to: 'a@example.com', text: 't' }, 'subject is required', 'subject'],
+      [{ to: 'a@example.com', subject: 's', text: 7 }, 'text must be a string', 'text'],
+    ])('words the problem of %j plainly', async (body, error, field) => {
+      expect(await call(url, 'POST', '/api/email', body)).toMatchObject({
+        status: 400,
+        body: { error, field },
+      });
+    });
+
     it('refuses a body that is not JSON, and one over the size limit', async () => {
       const bad = await call(url, 'POST', '/api/email', '{"to":', { 'content-type': 'application/json' });
       expect(bad.status).toBe(400);
@@ -100,7 +113,26 @@ describe('demo API', () => {
         text: 'x'.repeat(300_000),
       });
       expect(big.status).toBe(413);
-      expect(big.body).toMatchObject({ error: expect.stringMatching(/too large/i) });
+      expect(big.body).toEqual({
+        error:
+          'the request body is too large: the limit is 262144 bytes (256 KiB, set by JSON_BODY_LIMIT_BYTES)',
+      });
+      // a body that is not JSON is told what to send
+      const form = await call(url, 'POST', '/api/email', 'to=a@example.com', {
+        'content-type': 'application/x-www-form-urlencoded',
+      });
+      expect(form).toMatchObject({
+        status: 415,
+        body: { error: 'send the request body as JSON, with the header Content-Type: application/json' },
+      });
+      const text = await call(url, 'POST', '/api/email', 'to=a@example.com', {
+        'content-type': 'text/plain',
+      });
+      const asJson =
+        'the request body must be a JSON object, sent with the header Content-Type: application/json';
+      expect(text).toMatchObject({ status: 400, body: { error: asJson } });
+      // no body at all
+      expect(await call(url, 'POST', '/api/email')).toMatchObject({ status: 400, body: { error: asJson } });
       const array = await call(url, 'POST', '/api/email', [1, 2]);
       expect(array).toMatchObject({ status: 400, body: { error: 'the request body must be a JSON object' } });
     });
@@ -181,6 +213,10 @@ describe('demo API', () => {
       const get = await fetch(`${url}/api/files/reports/a.bin`);
       expect(get.status).toBe(200);
       expect(get.headers.get('content-type')).toBe('application/x-demo');
+      // a quoted entity-tag (RFC 9110), the same one the upload answered
+      expect(get.headers.get('etag')).toMatch(/^"[^"]+"$/);
+      if (put.body.etag !== undefined)
+        expect(get.headers.get('etag')).toContain(put.body.etag.replaceAll('"', ''));
       expect(new Uint8Array(await get.arrayBuffer())).toEqual(bytes);
 
       expect((await call(url, 'DELETE', '/api/files/reports/a.bin')).status).toBe(204);
@@ -220,7 +256,10 @@ describe('demo API', () => {
           'content-type': 'application/octet-stream',
         });
         expect(response.status).toBe(413);
-        expect(response.body).toMatchObject({ error: expect.any(String) });
+        expect(response.body).toEqual({
+          error:
+            'the request body is too large: the limit is 1024 bytes (1 KiB, set by FILE_BODY_LIMIT_BYTES)',
+        });
       } finally {
         await small.close();
       }
@@ -240,6 +279,23 @@ describe('demo API', () => {
       expect(
         await call(url, 'POST', '/api/faults', { service: 'email', failureRate: 0, provider: 'ses' }),
       ).toMatchObject({ status: 400, body: { field: 'provider' } });
+    });
+
+    it('clears injected faults with DELETE, for one service or all', async () => {
+      await call(url, 'POST', '/api/faults', { service: 'email', failureRate: 0.5 });
+      await call(url, 'POST', '/api/faults', { service: 'sms', failureRate: 0.5, latencyMs: 10 });
+      const left = await call(url, 'DELETE', '/api/faults/email');
+      expect(left.status).toBe(200);
+      expect(left.body).toEqual([
+        { service: 'sms', provider: 'log', failureRate: 0.5, latencyMs: 10, hang: false },
+      ]);
+      expect(await call(url, 'GET', '/api/faults')).toMatchObject({ body: left.body });
+      expect(await call(url, 'DELETE', '/api/faults/fax')).toMatchObject({
+        status: 400,
+        body: { field: 'service' },
+      });
+      expect(await call(url, 'DELETE', '/api/faults')).toMatchObject({ status: 200, body: [] });
+      expect((await call(url, 'GET', '/api/faults')).body).toEqual([]);
     });
 
     it('queues mail while the provider fails and the breaker is open (202 queued), and delivers it after recovery', async () => {
@@ -419,6 +475,8 @@ describe('demo API', () => {
           status: 403,
           body: { error: 'fault injection is disabled when NODE_ENV=production' },
         });
+        expect((await call(prod.url, 'DELETE', '/api/faults')).status).toBe(403);
+        expect((await call(prod.url, 'DELETE', '/api/faults/email')).status).toBe(403);
       } finally {
         await prod.close();
       }
