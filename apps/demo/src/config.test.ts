@@ -8,7 +8,7 @@ describe('loadConfig', () => {
     expect(config.port).toBe(3000);
     expect(config.email.provider).toBe('smtp');
     expect(config.email.smtp.host).toBeUndefined();
-    expect(config.email.from).toBe('tracks@demo.localhost');
+    expect(config.email.from).toBe('tracks@localhost');
     expect(config.sms.provider).toBe('log');
     expect(config.storage.provider).toBe('fs');
     expect(config.storage.fsRoot).toBe('./.tracks-data');

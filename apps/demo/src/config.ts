@@ -75,7 +75,7 @@ export interface Config {
 }
 
 /** Sender of every mail unless `EMAIL_FROM` says otherwise. */
-export const DEFAULT_EMAIL_FROM = 'tracks@demo.localhost';
+export const DEFAULT_EMAIL_FROM = 'tracks@localhost';
 
 /** Where the sqlite outbox keeps queued mail unless `OUTBOX_DB_PATH` says otherwise. */
 export const DEFAULT_OUTBOX_DB_PATH = './.tracks-outbox/outbox.db';
@@ -143,8 +143,8 @@ const schema = z
       }),
     EMAIL_PROVIDER: oneOf('email', emailProviders, 'smtp'),
     EMAIL_FALLBACK_PROVIDER: oneOf('email', emailProviders, undefined),
-    // the issue's `tracks@localhost` is refused by @tracks/email's validation (a domain needs a dot:
-    // validate.test.ts 'a domain without a dot'); `.localhost` is reserved for loopback (RFC 6761)
+    // `localhost` is the one single-label domain @tracks/email accepts (RFC 6761 reserves it for
+    // loopback): development sinks such as Mailpit take mail for it
     EMAIL_FROM: optional.transform((v) => v ?? DEFAULT_EMAIL_FROM),
     SMTP_HOST: optional,
     SMTP_PORT: integer('SMTP_PORT', 587, 1, 65535),

@@ -71,7 +71,7 @@ describe('demo API', () => {
       expect(inbox.body[0]).toMatchObject({
         subject: 'Hello ✓',
         to: ['ada@example.com'],
-        from: 'tracks@demo.localhost',
+        from: 'tracks@localhost',
         html: '<p>hi</p>',
       });
     });
