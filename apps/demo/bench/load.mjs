@@ -46,6 +46,9 @@ const server = spawn(
       PORT: '0',
       LOG_LEVEL: 'warn',
       STORAGE_FS_ROOT: join(process.env.TMPDIR ?? '/tmp', 'tracks-bench'),
+      // the fail-fast path under a hung provider: with the outbox on, every send the open breaker
+      // rejects would become a 202 and an fsync'd SQLite insert, a different measurement
+      EMAIL_QUEUE: 'off',
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   },
