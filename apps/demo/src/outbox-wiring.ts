@@ -1,3 +1,5 @@
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { exponentialBackoff } from '@tracks/breaker';
 import { type EmailAdapter, type EmailMessage, validateEmailMessage } from '@tracks/email';
 import { createOutbox, memoryDriver, type Outbox, type OutboxDriver, sqliteDriver } from '@tracks/outbox';
@@ -58,6 +60,7 @@ async function openDriver(options: OutboxWiringOptions): Promise<OutboxDriver> {
     return memoryDriver();
   }
   const make = options.sqliteDriver ?? sqliteDriver;
+  keepOutOfGit(config.outbox.path);
   const driver = make({ path: config.outbox.path });
   try {
     // the driver loads better-sqlite3 and opens the file on its first operation
@@ -71,6 +74,21 @@ async function openDriver(options: OutboxWiringOptions): Promise<OutboxDriver> {
       : `sqlite at ${config.outbox.path} failed`;
     log.warn(`outbox: ${what} (${reason(error)}); using the memory driver, queued mail is lost on restart`);
     return memoryDriver();
+  }
+}
+
+// `pnpm demo` runs in the repository: a folder the demo creates for its database ignores itself,
+// as pytest's and virtualenv's do, so queued mail never shows up as a change to commit. A folder
+// that exists already is the user's, and left alone.
+function keepOutOfGit(path: string): void {
+  if (path === ':memory:') return;
+  const folder = dirname(path);
+  if (existsSync(folder)) return;
+  try {
+    mkdirSync(folder, { recursive: true });
+    writeFileSync(`${folder}/.gitignore`, '# made by the tracks demo: its outbox database, not source\n*\n');
+  } catch {
+    // the driver reports what is wrong with the path
   }
 }
 

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -132,6 +132,8 @@ describe('dist/main.js', () => {
     expect(email?.retryAfterMs).toBeLessThanOrEqual(10_000);
     // queued mail is kept in SQLite under the working directory by default
     expect(existsSync(join(cwd, '.tracks-outbox', 'outbox.db'))).toBe(true);
+    // in a folder that keeps itself out of git
+    expect(readFileSync(join(cwd, '.tracks-outbox', '.gitignore'), 'utf8')).toMatch(/^\*$/m);
     const started = Date.now();
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
