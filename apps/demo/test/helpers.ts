@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type AppOptions, createApp, type DemoApp } from '../src/app.js';
@@ -123,3 +124,25 @@ export async function drain(demo: RunningDemo, clock: ManualClock, ids: readonly
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
+
+/**
+ * Whether better-sqlite3 (an optional dependency that compiles with node-gyp) loads here. Tests
+ * of the sqlite outbox skip, and say so, when it does not — except under `CI=true`, where they run
+ * and fail.
+ */
+export const sqliteLoads: boolean = (() => {
+  try {
+    const Database = createRequire(import.meta.url)('better-sqlite3') as new (
+      path: string,
+    ) => { close(): void };
+    new Database(':memory:').close();
+    return true;
+  } catch (error) {
+    if (process.env.CI !== 'true') {
+      console.warn(
+        `sqlite outbox tests skipped: better-sqlite3 does not load (${(error as Error).message.split('\n')[0]})`,
+      );
+    }
+    return process.env.CI === 'true';
+  }
+})();

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { OutboxDriver } from '@tracks/outbox';
 import { afterAll, describe, expect, it } from 'vitest';
-import { call, drain, manualClock, type RunningDemo, startDemo } from './helpers.js';
+import { call, drain, manualClock, type RunningDemo, sqliteLoads, startDemo } from './helpers.js';
 
 // The email outbox as the demo wires it: dead letters and their retry, queued mail kept across a
 // restart by the sqlite driver, and the memory fallback when better-sqlite3 cannot load.
@@ -93,26 +93,29 @@ describe('demo outbox', () => {
     expect(metrics).toMatch(/^outbox_jobs\{queue="email",state="dead"\} 0$/m);
   });
 
-  it('keeps queued mail in SQLite across a restart and delivers it from the next run', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'tracks-outbox-restart-'));
-    dirs.push(dir);
-    const env = { OUTBOX_DB_PATH: join(dir, 'outbox.db') };
-    const clock = manualClock();
-    const first = await startDemo(env, { now: clock.now });
-    await call(first.url, 'POST', '/api/faults', { service: 'email', failureRate: 1 });
-    const queued = await call(first.url, 'POST', '/api/email', { ...mail, subject: 'across a restart' });
-    expect(queued).toMatchObject({ status: 202, body: { queued: true } });
-    await first.close();
+  it.runIf(sqliteLoads)(
+    'keeps queued mail in SQLite across a restart and delivers it from the next run',
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'tracks-outbox-restart-'));
+      dirs.push(dir);
+      const env = { OUTBOX_DB_PATH: join(dir, 'outbox.db') };
+      const clock = manualClock();
+      const first = await startDemo(env, { now: clock.now });
+      await call(first.url, 'POST', '/api/faults', { service: 'email', failureRate: 1 });
+      const queued = await call(first.url, 'POST', '/api/email', { ...mail, subject: 'across a restart' });
+      expect(queued).toMatchObject({ status: 202, body: { queued: true } });
+      await first.close();
 
-    // a new process on the same file: its worker finds the job once its backoff (or the open
-    // breaker's wait, both on the shared clock) has passed
-    clock.advance(180_000);
-    const second = await startDemo(env, { now: clock.now });
-    demos.push(second);
-    expect((await call(second.url, 'GET', '/api/info')).body.outbox).toEqual({ driver: 'sqlite' });
-    await drain(second, clock, [queued.body.id]);
-    expect(second.app.smtpSink?.messages().map((m) => m.subject)).toEqual(['across a restart']);
-  });
+      // a new process on the same file: its worker finds the job once its backoff (or the open
+      // breaker's wait, both on the shared clock) has passed
+      clock.advance(180_000);
+      const second = await startDemo(env, { now: clock.now });
+      demos.push(second);
+      expect((await call(second.url, 'GET', '/api/info')).body.outbox).toEqual({ driver: 'sqlite' });
+      await drain(second, clock, [queued.body.id]);
+      expect(second.app.smtpSink?.messages().map((m) => m.subject)).toEqual(['across a restart']);
+    },
+  );
 
   it('falls back to the memory driver, and says so in one line, when better-sqlite3 cannot load', async () => {
     const unavailable = {
