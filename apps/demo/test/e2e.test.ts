@@ -129,4 +129,42 @@ describe.skipIf(!hasChromium && !inCi)('dashboard in headless Chromium', () => {
     const states = demo.logs.filter((line) => line.breaker === 'email:smtp').map((line) => line.to);
     expect(states).toEqual(expect.arrayContaining(['open', 'half-open', 'closed']));
   }, 30_000);
+
+  it('lists a dead letter and sends it again from its Retry button', async () => {
+    // its own demo: one attempt per job, and a short timeout for the hung provider that kills it
+    const dead = await startDemo({ OUTBOX_MAX_ATTEMPTS: '1', PROVIDER_TIMEOUT_MS: '300' });
+    try {
+      const post = (path: string, body: unknown) =>
+        fetch(`${dead.url}${path}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+      // warm the SMTP connection, then hang the provider: the job's one delivery times out
+      expect(
+        (await post('/api/email', { to: 'ada@example.com', subject: 'warm-up', text: 't' })).status,
+      ).toBe(202);
+      await post('/api/faults', { service: 'email', failureRate: 0, hang: true });
+      const { id } = await dead.app.outbox!.enqueue('email', {
+        to: ['ada@example.com'],
+        from: dead.app.config.email.from,
+        subject: 'back from the dead',
+        text: 'retried by hand',
+      });
+      await page.goto(dead.url);
+      const letter = page.locator(`#dead-letters li[data-job="${id}"]`);
+      await letter.waitFor({ timeout: 10_000 });
+      await expect(letter.textContent()).resolves.toMatch(/max-attempts/);
+
+      await post('/api/faults', { service: 'email', failureRate: 0, hang: false });
+      await letter.getByRole('button', { name: /^Retry dead letter/ }).click();
+      await page.locator('#outbox-result', { hasText: 'sent again' }).waitFor();
+      await letter.waitFor({ state: 'detached', timeout: 10_000 });
+      await page
+        .locator('#inbox .mail .subject', { hasText: 'back from the dead' })
+        .waitFor({ timeout: 10_000 });
+    } finally {
+      await dead.close();
+    }
+  }, 30_000);
 });
