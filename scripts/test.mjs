@@ -60,11 +60,21 @@ try {
     failed: json.numFailedTests + (json.numRuntimeErrorTestSuites ?? 0),
     skipped: json.numPendingTests + json.numTodoTests,
   };
+  // tests that were collected but never reported (a crashed worker takes its file with it)
+  const unreported = json.numTotalTests - totals.passed - json.numFailedTests - totals.skipped;
+  if (unreported > 0) {
+    console.error(`tracks: ${unreported} tests were collected but never ran to an outcome`);
+    totals.failed += unreported;
+  }
   for (const file of json.testResults) {
     if (file.status === 'failed' && file.assertionResults.every((a) => a.status !== 'failed')) {
       console.error(`tracks: ${file.name} failed to run: ${file.message.split('\n')[0]}`);
       totals.failed += 1;
     }
+  }
+  if (json.success === false && totals.failed === 0) {
+    console.error('tracks: vitest reported errors outside any test (see "Unhandled Errors" above)');
+    totals.failed = 1;
   }
 } catch (error) {
   console.error(`tracks: vitest wrote no report (${error.message})`);

@@ -1,7 +1,8 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { type AppOptions, createApp, type DemoApp } from '../src/app.js';
 import { type Config, loadConfig } from '../src/config.js';
 
@@ -131,18 +132,22 @@ export async function drain(demo: RunningDemo, clock: ManualClock, ids: readonly
  * and fail.
  */
 export const sqliteLoads: boolean = (() => {
-  try {
-    const Database = createRequire(import.meta.url)('better-sqlite3') as new (
-      path: string,
-    ) => { close(): void };
-    new Database(':memory:').close();
-    return true;
-  } catch (error) {
-    if (process.env.CI !== 'true') {
-      console.warn(
-        `sqlite outbox tests skipped: better-sqlite3 does not load (${(error as Error).message.split('\n')[0]})`,
-      );
-    }
-    return process.env.CI === 'true';
+  // Probed in a child process: a better-sqlite3 Database opened in a test worker and collected
+  // while the worker shuts down aborts Node 24 (an assertion in RemoveEnvironmentCleanupHook),
+  // which took whole test files down with it in CI.
+  const probe = spawnSync(process.execPath, ['-e', "new (require('better-sqlite3'))(':memory:').close()"], {
+    cwd: fileURLToPath(new URL('..', import.meta.url)),
+    encoding: 'utf8',
+  });
+  if (probe.status === 0) return true;
+  if (process.env.CI !== 'true') {
+    const why = (probe.stderr || probe.error?.message || 'unknown error')
+      .trim()
+      .split('\n')
+      .find((l) => /Error/.test(l));
+    console.warn(
+      `sqlite outbox tests skipped: better-sqlite3 does not load (${why ?? 'see its install log'})`,
+    );
   }
+  return process.env.CI === 'true';
 })();
